@@ -1,0 +1,145 @@
+"""K-fold cross-validation on the training split, then one evaluation on the test split.
+
+    emnist-bench cv --arch cnn --preset best --folds 5 --epochs 15
+
+Every fold trains a fresh model on k-1 folds (early stopping on the held-out fold, best
+weights restored) and scores it on the held-out fold. The final model is then trained on the
+whole training split for a fixed number of epochs, FINAL_EPOCHS_RULE, and evaluated once on
+the test split.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import StratifiedKFold
+
+from benchmark import models
+from benchmark.config import RunConfig
+from benchmark.data import Dataset
+from benchmark.results import RunStore, update_index
+from benchmark.training import compile_model, fit, predict, scores, set_seed
+
+FINAL_EPOCHS_RULE = ("the median over folds of the epoch with the best validation accuracy "
+                     "(halves rounded up), trained without early stopping")
+
+
+def make_splitter(folds: int, seed: int) -> StratifiedKFold:
+    """Shuffled, seeded stratified folds: the same splits for the same seed and data."""
+    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def new_model(config: RunConfig, seed: int) -> keras.Model:
+    """A freshly built and compiled model, its weights drawn from the given seed."""
+    keras.backend.clear_session()
+    set_seed(seed)
+    return compile_model(models.build(config.arch, **config.model), config.training)
+
+
+def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
+                   skip: set[int] = frozenset(),
+                   on_fold: Callable[[dict, list[dict]], None] | None = None,
+                   stream=sys.stderr) -> list[dict]:
+    """Train and score one model per fold; return one record per fold run.
+
+    Args:
+        config: the run configuration.
+        x, y: the training split (uint8 images, integer labels).
+        splitter: an sklearn splitter, e.g. make_splitter(5, seed).
+        skip: 1-based folds already done (a resumed run).
+        on_fold: called with (record, epoch rows) as soon as a fold finishes.
+        stream: where progress lines go.
+    """
+    splits = list(splitter.split(np.zeros(len(y)), y))
+    records = []
+    for fold, (train_idx, val_idx) in enumerate(splits, start=1):
+        if fold in skip:
+            continue
+        label = f"fold {fold}/{len(splits)} "
+        start = time.perf_counter()
+        model = new_model(config, config.seed + fold)
+        result = fit(model, config.training, x[train_idx], y[train_idx],
+                     (x[val_idx], y[val_idx]), label=label, stream=stream)
+        accuracy, loss = scores(predict(model, x[val_idx]), y[val_idx])
+        record = {"fold": fold, "val_accuracy": accuracy, "val_loss": loss,
+                  "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                  "train_size": len(train_idx), "val_size": len(val_idx),
+                  "seconds": time.perf_counter() - start}
+        if stream is not None:
+            print(f"fold {fold}/{len(splits)}: val_accuracy {accuracy:.4f}  "
+                  f"best epoch {result.best_epoch}/{result.epochs_run}  "
+                  f"{record['seconds']:.0f}s", file=stream, flush=True)
+        if on_fold is not None:
+            on_fold(record, result.history)
+        records.append(record)
+    return records
+
+
+def final_epochs(folds: pd.DataFrame) -> int:
+    """FINAL_EPOCHS_RULE applied to the folds table."""
+    return max(1, math.ceil(float(np.median(folds["best_epoch"]))))
+
+
+def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=sys.stderr) -> dict:
+    """Train on the whole training split for `epochs`, then evaluate once on the test split."""
+    start = time.perf_counter()
+    model = new_model(config, config.seed)
+    result = fit(model, config.training, data.x_train, data.y_train, epochs=epochs,
+                 label="final ", stream=stream)
+    probs = predict(model, data.x_test)
+    accuracy, loss = scores(probs, data.y_test)
+    seconds = time.perf_counter() - start
+    predicted = probs.argmax(1)
+    chars = np.array(data.classes)
+    n_classes = len(data.classes)
+    cm = confusion_matrix(data.y_test, predicted, labels=np.arange(n_classes))
+    support = cm.sum(1)
+    per_class = pd.DataFrame({
+        "label": np.arange(n_classes), "char": chars, "support": support,
+        "correct": np.diag(cm),
+        "accuracy": np.divide(np.diag(cm), support, out=np.full(n_classes, np.nan),
+                              where=support > 0)})
+    wrong = np.flatnonzero(predicted != data.y_test)
+    wrong = wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")]
+    misclassified = pd.DataFrame({
+        "index": wrong, "true": data.y_test[wrong], "predicted": predicted[wrong],
+        "true_char": chars[data.y_test[wrong]], "predicted_char": chars[predicted[wrong]],
+        "confidence": probs[wrong, predicted[wrong]],
+        "p_true": probs[wrong, data.y_test[wrong]]})
+    summary = {"accuracy": accuracy, "loss": loss, "final_epochs": epochs,
+               "final_epochs_rule": FINAL_EPOCHS_RULE, "n_test": int(len(data.y_test)),
+               "n_train": int(len(data.y_train)), "misclassified": int(len(wrong)),
+               "seconds": seconds}
+    if stream is not None:
+        print(f"test: accuracy {accuracy:.4f}  loss {loss:.4f}  "
+              f"({len(wrong)} of {len(data.y_test)} misclassified)  {seconds:.0f}s",
+              file=stream, flush=True)
+    return {"summary": summary, "epochs": result.history, "per_class": per_class,
+            "confusion": pd.DataFrame(cm, index=chars, columns=chars),
+            "misclassified": misclassified, "images": data.x_test[wrong]}
+
+
+def run(config: RunConfig, data: Dataset, store: RunStore, stream=sys.stderr) -> dict:
+    """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row."""
+    done = store.done_folds()
+    if done and stream is not None:
+        print(f"resuming {store.run_id}: folds {sorted(done)} already done", file=stream)
+    cross_validate(config, data.x_train, data.y_train, make_splitter(config.folds, config.seed),
+                   skip=done, on_fold=store.add_fold, stream=stream)
+    if not store.test_done():
+        epochs = final_epochs(store.read_table("folds.csv"))
+        if stream is not None:
+            print(f"final model: {epochs} epochs on all {len(data.y_train):,} training images",
+                  file=stream, flush=True)
+        outcome = final_evaluation(config, data, epochs, stream)
+        store.write_test(outcome["summary"], outcome["epochs"], outcome["per_class"],
+                         outcome["confusion"], outcome["misclassified"], outcome["images"])
+    index = update_index(store.root)
+    return index[index["run_id"] == store.run_id].iloc[0].to_dict()

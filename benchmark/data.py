@@ -1,0 +1,378 @@
+"""EMNIST in memory: NIST's IDX release files (or tensorflow-datasets), validated, upright, cached.
+
+Sources, in order: a folder of NIST release files (`--data-dir` or $EMNIST_BENCH_DATA), then
+tensorflow-datasets `emnist/<split>`. Images stay uint8 (N, 28, 28); models scale them.
+Every `Dataset` carries a fingerprint (split, counts, checksum, whether the sizes are the
+official ones) that goes into every result, so a partial or derived copy is never mistaken
+for the official split.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_MAGIC = 2051
+LABEL_MAGIC = 2049
+SIDE = 28
+
+# Official (train, test) sizes of NIST's EMNIST release.
+OFFICIAL_SIZES = {
+    "balanced": (112_800, 18_800),
+    "byclass": (697_932, 116_323),
+    "bymerge": (697_932, 116_323),
+    "digits": (240_000, 40_000),
+    "letters": (124_800, 20_800),
+    "mnist": (60_000, 10_000),
+}
+SPLITS = tuple(OFFICIAL_SIZES)
+
+_DIGITS = "0123456789"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MERGED_LOWER = "abdefghnqrt"
+# Class characters per split, used when the data comes from tensorflow-datasets (no mapping file).
+CLASS_CHARS = {
+    "balanced": tuple(_DIGITS + _UPPER + _MERGED_LOWER),
+    "bymerge": tuple(_DIGITS + _UPPER + _MERGED_LOWER),
+    "byclass": tuple(_DIGITS + _UPPER + _UPPER.lower()),
+    "digits": tuple(_DIGITS),
+    "mnist": tuple(_DIGITS),
+    "letters": tuple(u + u.lower() for u in _UPPER),
+}
+
+# A decoded gzip member is never allowed to be larger than this (a 28x28 image file of the
+# largest split is ~550 MB); garbage that claims more is refused before it is read.
+_MAX_DECODED_BYTES = 2 * 1024**3
+
+
+class DataError(Exception):
+    """The data is missing or broken; the message is one sentence naming the file."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One EMNIST split in memory: uint8 images (N, 28, 28), upright; int32 labels 0..C-1."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[str, ...]
+    split: str
+    source: str
+    fingerprint: dict
+
+
+# --------------------------------------------------------------------------- IDX reading
+
+
+def _open_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it is gzip (by magic, not by name)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+        f.seek(0)
+        if head != b"\x1f\x8b":
+            return f.read()
+        try:
+            with gzip.GzipFile(fileobj=f) as g:
+                raw = g.read(_MAX_DECODED_BYTES + 1)
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
+            raise DataError(f"{path}: not a readable gzip file ({error})") from None
+    if len(raw) > _MAX_DECODED_BYTES:
+        raise DataError(f"{path}: decompresses to more than {_MAX_DECODED_BYTES:,} bytes")
+    return raw
+
+
+def read_idx_images(path: str | os.PathLike) -> np.ndarray:
+    """Images from an IDX3 file (gzipped or not), transposed back to upright, uint8 (N, 28, 28).
+
+    Raises:
+        DataError: wrong magic number, wrong image size, or a file shorter/longer than its header.
+    """
+    path = Path(path)
+    raw = _open_bytes(path)
+    if len(raw) < 16:
+        raise DataError(f"{path}: too short for an IDX image header ({len(raw)} bytes)")
+    magic, count, rows, cols = struct.unpack(">IIII", raw[:16])
+    if magic != IMAGE_MAGIC:
+        raise DataError(f"{path}: magic number {magic}, expected {IMAGE_MAGIC} for IDX images")
+    if (rows, cols) != (SIDE, SIDE):
+        raise DataError(f"{path}: images are {rows}x{cols}, expected {SIDE}x{SIDE}")
+    expected = 16 + count * rows * cols
+    if len(raw) != expected:
+        raise DataError(f"{path}: header promises {count:,} images ({expected:,} bytes) "
+                        f"but the file holds {len(raw):,} bytes (truncated or padded)")
+    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+    # NIST stores every EMNIST image transposed; turn it upright once, here.
+    return np.ascontiguousarray(images.transpose(0, 2, 1))
+
+
+def read_idx_labels(path: str | os.PathLike) -> np.ndarray:
+    """Labels from an IDX1 file (gzipped or not) as int32.
+
+    Raises:
+        DataError: wrong magic number or a file shorter/longer than its header.
+    """
+    path = Path(path)
+    raw = _open_bytes(path)
+    if len(raw) < 8:
+        raise DataError(f"{path}: too short for an IDX label header ({len(raw)} bytes)")
+    magic, count = struct.unpack(">II", raw[:8])
+    if magic != LABEL_MAGIC:
+        raise DataError(f"{path}: magic number {magic}, expected {LABEL_MAGIC} for IDX labels")
+    if len(raw) != 8 + count:
+        raise DataError(f"{path}: header promises {count:,} labels but the file holds "
+                        f"{len(raw) - 8:,} (truncated or padded)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int32)
+
+
+def read_mapping(path: str | os.PathLike) -> dict[int, str]:
+    """NIST's mapping file: `label ascii` per line, or `label upper lower` (Letters).
+
+    Returns:
+        {raw label: display characters}, e.g. {10: "A"} or, for Letters, {1: "Aa"}.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("ascii")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text mapping file") from None
+    mapping: dict[int, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            values = [int(v) for v in fields]
+            if len(values) < 2:
+                raise ValueError
+            chars = "".join(dict.fromkeys(chr(v) for v in values[1:]))
+        except (ValueError, OverflowError):
+            raise DataError(f"{path}: line {number} is not 'label ascii-code': {line.strip()!r}") from None
+        mapping[values[0]] = chars
+    if not mapping:
+        raise DataError(f"{path}: the mapping file is empty")
+    return mapping
+
+
+# --------------------------------------------------------------------------- files on disk
+
+
+def find_files(split: str, folder: str | os.PathLike) -> dict[str, Path]:
+    """The five NIST release files of `split` in `folder` (or in one of its subfolders).
+
+    Returns:
+        {"train_images", "train_labels", "test_images", "test_labels", "mapping": path}.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"data folder {folder} does not exist")
+    stems = {
+        "train_images": f"emnist-{split}-train-images-idx3-ubyte",
+        "train_labels": f"emnist-{split}-train-labels-idx1-ubyte",
+        "test_images": f"emnist-{split}-test-images-idx3-ubyte",
+        "test_labels": f"emnist-{split}-test-labels-idx1-ubyte",
+    }
+    candidates = [folder] + sorted(p for p in folder.iterdir() if p.is_dir())
+    for place in candidates:
+        if not any((place / (stem + ext)).exists() for stem in stems.values() for ext in ("", ".gz")):
+            continue
+        files: dict[str, Path] = {}
+        for key, stem in stems.items():
+            found = [place / (stem + ext) for ext in (".gz", "") if (place / (stem + ext)).is_file()]
+            if not found:
+                raise DataError(f"{place / (stem + '.gz')} is missing (neither gzipped nor plain)")
+            files[key] = found[0]
+        mapping = place / f"emnist-{split}-mapping.txt"
+        if not mapping.is_file():
+            raise DataError(f"{mapping} is missing")
+        files["mapping"] = mapping
+        return files
+    raise DataError(f"no emnist-{split}-* IDX files in {folder}; expected NIST's release files "
+                    f"such as emnist-{split}-train-images-idx3-ubyte.gz")
+
+
+def _read_folder(split: str, folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                     np.ndarray, tuple[str, ...], str]:
+    files = find_files(split, folder)
+    mapping = read_mapping(files["mapping"])
+    raw_labels = sorted(mapping)
+    classes = tuple(mapping[k] for k in raw_labels)
+    index = {raw: i for i, raw in enumerate(raw_labels)}
+    arrays = {}
+    for part in ("train", "test"):
+        images = read_idx_images(files[f"{part}_images"])
+        labels = read_idx_labels(files[f"{part}_labels"])
+        if len(images) != len(labels):
+            raise DataError(f"{files[f'{part}_labels']}: {len(labels):,} labels for "
+                            f"{len(images):,} images in {files[f'{part}_images'].name}")
+        unknown = np.setdiff1d(np.unique(labels), raw_labels)
+        if unknown.size:
+            raise DataError(f"{files[f'{part}_labels']}: label {int(unknown[0])} is not in "
+                            f"{files['mapping'].name} (which covers {raw_labels[0]}..{raw_labels[-1]})")
+        lookup = np.full(max(raw_labels) + 1, -1, dtype=np.int32)
+        for raw, i in index.items():
+            lookup[raw] = i
+        arrays[part] = (images, lookup[labels])
+    source = f"local NIST files in {files['train_images'].parent.resolve()}"
+    return (*arrays["train"], *arrays["test"], classes, source)
+
+
+def _read_tfds(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                    tuple[str, ...], str]:
+    """tensorflow-datasets' `emnist/<split>` (downloads on first use)."""
+    hint = (f"EMNIST '{split}' is not available: no local files were given and "
+            f"tensorflow-datasets could not fetch emnist/{split}; point --data-dir "
+            f"(or EMNIST_BENCH_DATA) at a folder holding NIST's emnist-{split}-* IDX files")
+    try:
+        import tensorflow_datasets as tfds
+
+        train, test = tfds.as_numpy(tfds.load(f"emnist/{split}", split=["train", "test"],
+                                              batch_size=-1, as_supervised=True))
+    except Exception as error:  # network, DNS, checksum, missing package: all the same to a user
+        raise DataError(f"{hint} ({type(error).__name__})") from None
+    offset = 1 if split == "letters" else 0  # TFDS keeps NIST's 1..26 letter labels
+    out = []
+    for images, labels in (train, test):
+        images = np.asarray(images, dtype=np.uint8).reshape(-1, SIDE, SIDE)
+        out += [np.ascontiguousarray(images.transpose(0, 2, 1)),
+                np.asarray(labels, dtype=np.int32) - offset]
+    return (*out, CLASS_CHARS[split], f"tensorflow-datasets emnist/{split}")
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("EMNIST_BENCH_CACHE") or Path.home() / ".cache" / "emnist-bench")
+
+
+def _cache_key(split: str, folder: Path) -> str | None:
+    try:
+        files = find_files(split, folder)
+    except DataError:
+        return None
+    stamp = [split] + [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                       for p in files.values()]
+    return hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:20]
+
+
+_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _cache_load(entry: Path):
+    try:
+        meta = json.loads((entry / "meta.json").read_text())
+        arrays = [np.load(entry / f"{name}.npy") for name in _ARRAYS]
+    except (OSError, ValueError):
+        return None
+    return (*arrays, tuple(meta["classes"]), meta["source"], meta["sha256"])
+
+
+def _cache_store(entry: Path, arrays, classes, source, sha) -> None:
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
+        for name, array in zip(_ARRAYS, arrays, strict=True):
+            np.save(tmp / f"{name}.npy", array)
+        (tmp / "meta.json").write_text(json.dumps(
+            {"classes": list(classes), "source": source, "sha256": sha}))
+        try:
+            tmp.rename(entry)
+        except OSError:  # another process filled the entry first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def checksum(*arrays: np.ndarray) -> str:
+    """SHA-256 over the decoded arrays (shape, dtype and bytes), independent of compression."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def stratified_subset(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """Sorted indices of a class-stratified random subset of `limit` samples."""
+    if limit >= len(labels):
+        return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(labels))
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 and limit >= (counts > 0).sum() else None
+    subset, _ = train_test_split(indices, train_size=limit, random_state=seed, stratify=stratify)
+    return np.sort(subset)
+
+
+def load(split: str = "balanced", data_dir: str | os.PathLike | None = None, *,
+         limit: int | None = None, seed: int = 0,
+         cache_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load an EMNIST split.
+
+    Args:
+        split: one of SPLITS.
+        data_dir: folder of NIST release files; defaults to $EMNIST_BENCH_DATA, then TFDS.
+        limit: keep a class-stratified subset of this many training images (test stays whole).
+        seed: seed of that subset.
+        cache_dir: where decoded arrays are cached (default $EMNIST_BENCH_CACHE or
+            ~/.cache/emnist-bench).
+
+    Returns:
+        A Dataset whose fingerprint describes exactly what was loaded.
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    if limit is not None and limit < 1:
+        raise DataError(f"--limit must be a positive number of images, got {limit}")
+    folder = data_dir or os.environ.get("EMNIST_BENCH_DATA") or None
+    cached = None
+    entry = None
+    if folder is not None:
+        key = _cache_key(split, Path(folder))
+        if key is not None:
+            entry = Path(cache_dir or default_cache_dir()) / f"{split}-{key}"
+            cached = _cache_load(entry) if entry.is_dir() else None
+    if cached is not None:
+        x_train, y_train, x_test, y_test, classes, source, sha = cached
+    else:
+        if folder is not None:
+            x_train, y_train, x_test, y_test, classes, source = _read_folder(split, Path(folder))
+        else:
+            x_train, y_train, x_test, y_test, classes, source = _read_tfds(split)
+        sha = checksum(x_train, y_train, x_test, y_test)
+        if entry is not None:
+            _cache_store(entry, (x_train, y_train, x_test, y_test), classes, source, sha)
+
+    official = OFFICIAL_SIZES[split]
+    n_train, n_test = len(y_train), len(y_test)
+    matches = (n_train, n_test) == official
+    if limit is not None and limit < n_train:
+        keep = stratified_subset(y_train, limit, seed)
+        x_train, y_train = x_train[keep], y_train[keep]
+    note = (f"official EMNIST {split} sizes" if matches else
+            f"NOT the official EMNIST {split} split: {n_train:,}/{n_test:,} images instead of "
+            f"{official[0]:,}/{official[1]:,}")
+    if limit is not None and limit < n_train:
+        note += f"; training subset of {len(y_train):,} (--limit)"
+    fingerprint = {
+        "split": split, "source": source, "n_train": n_train, "n_test": n_test,
+        "n_classes": len(classes), "sha256": sha, "official_sizes": list(official),
+        "matches_official_sizes": matches, "limit": limit, "n_train_used": int(len(y_train)),
+        "note": note,
+    }
+    return Dataset(x_train, y_train, x_test, y_test, tuple(classes), split, source, fingerprint)

@@ -1,0 +1,181 @@
+"""Shared building blocks and argument checks for the model builders."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import keras
+
+ACTIVATIONS = ("elu", "leaky_relu", "relu")
+
+
+def activation(name: str, *, leaky_slope: float, layer_name: str | None = None) -> keras.Layer:
+    """An activation layer by name; leaky_relu takes its slope from `leaky_slope`.
+
+    Args:
+        name: one of "relu", "elu", "leaky_relu".
+        leaky_slope: LeakyReLU's negative slope (ignored by the others).
+        layer_name: the layer's name in the model.
+
+    Returns:
+        A Keras layer.
+    """
+    check_activation(name)
+    if name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=leaky_slope, name=layer_name)
+    return keras.layers.Activation(name, name=layer_name)
+
+
+def kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    """An L1L2 kernel regularizer, or None when both factors are zero.
+
+    Args:
+        l1: L1 factor.
+        l2: L2 factor.
+
+    Returns:
+        The regularizer, or None.
+    """
+    if l1 == 0 and l2 == 0:
+        return None
+    return keras.regularizers.L1L2(l1=l1, l2=l2)
+
+
+def rescale(
+    input_shape: Sequence[int], *, image: bool
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The float32 input and its 0..1 rescaling; `image=True` adds the channel axis convs need.
+
+    Args:
+        input_shape: (height, width) or (height, width, channels).
+        image: reshape a (height, width) input to (height, width, 1).
+
+    Returns:
+        (inputs, x): the model input and the rescaled tensor.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    # Data stays uint8 in memory; scaling here means every backend and pipeline sees the same range.
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    if image and len(input_shape) == 2:
+        x = keras.layers.Reshape((*input_shape, 1), name="to_image")(x)
+    return inputs, x
+
+
+def conv_bn(
+    x: keras.KerasTensor,
+    filters: int,
+    kernel_size: int,
+    *,
+    strides: int = 1,
+    batch_norm: bool,
+    regularizer: keras.regularizers.Regularizer | None,
+    name: str,
+) -> keras.KerasTensor:
+    """Conv2D ("same" padding) then optional BatchNormalization; no bias when BN follows."""
+    x = keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=not batch_norm,  # BN's beta makes a conv bias redundant
+        kernel_regularizer=regularizer,
+        name=name,
+    )(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return x
+
+
+def dense_bn_act(
+    x: keras.KerasTensor,
+    units: int,
+    *,
+    batch_norm: bool,
+    activation_name: str,
+    leaky_slope: float,
+    regularizer: keras.regularizers.Regularizer | None,
+    name: str,
+) -> keras.KerasTensor:
+    """Dense then optional BatchNormalization then the activation; no bias when BN follows."""
+    x = keras.layers.Dense(
+        units, use_bias=not batch_norm, kernel_regularizer=regularizer, name=name
+    )(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return activation(activation_name, leaky_slope=leaky_slope, layer_name=f"{name}_act")(x)
+
+
+def dropout(x: keras.KerasTensor, rate: float, *, name: str) -> keras.KerasTensor:
+    """Dropout at `rate`, or `x` unchanged when the rate is 0 (no dead layer in the summary)."""
+    return keras.layers.Dropout(rate, name=name)(x) if rate > 0 else x
+
+
+def classifier(
+    x: keras.KerasTensor,
+    num_classes: int,
+    *,
+    regularizer: keras.regularizers.Regularizer | None,
+) -> keras.KerasTensor:
+    """Dense logits then a softmax pinned to float32."""
+    x = keras.layers.Dense(num_classes, kernel_regularizer=regularizer, name="logits")(x)
+    # A separate float32 softmax keeps probabilities and the loss stable under mixed precision.
+    return keras.layers.Activation("softmax", dtype="float32", name="softmax")(x)
+
+
+def check_activation(name: str) -> None:
+    """Raise ValueError unless `name` is a supported activation."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+
+
+def check_positive_int(name: str, value: object) -> None:
+    """Raise ValueError unless `value` is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def check_rate(name: str, value: object) -> None:
+    """Raise ValueError unless 0 <= value < 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+
+
+def check_non_negative(name: str, value: object) -> None:
+    """Raise ValueError unless `value` is a number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+
+
+def positive_ints(name: str, value: object) -> tuple[int, ...]:
+    """A non-empty list or tuple of positive ints as a tuple; anything else is a ValueError."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(
+            f"{name} must be a non-empty list or tuple of positive ints, got {value!r}"
+        )
+    for item in value:
+        check_positive_int(f"every entry of {name}", item)
+    return tuple(int(item) for item in value)
+
+
+def check_common(
+    *,
+    activation_name: str,
+    l1: float,
+    l2: float,
+    leaky_slope: float,
+    num_classes: int,
+    input_shape: Sequence[int],
+    image: bool,
+) -> None:
+    """Checks shared by every builder; `image=True` needs a (h, w) or (h, w, c) input shape."""
+    check_activation(activation_name)
+    check_non_negative("l1", l1)
+    check_non_negative("l2", l2)
+    check_non_negative("leaky_slope", leaky_slope)
+    check_positive_int("num_classes", num_classes)
+    shape = positive_ints("input_shape", input_shape)
+    if image and len(shape) not in (2, 3):
+        raise ValueError(
+            f"input_shape must be (height, width) or (height, width, channels), got {input_shape!r}"
+        )

@@ -1,0 +1,77 @@
+"""What produced a result: code version, library versions, backend and machine."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+PACKAGES = ("emnist-bench", "keras", "keras-tuner", "tensorflow-cpu", "tensorflow",
+            "tensorflow-datasets", "jax", "jaxlib", "torch", "numpy", "pandas", "scikit-learn")
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages that can change a result."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+@functools.cache
+def code_version() -> str:
+    """`git describe` of the checkout the code runs from, '-dirty' when it has changes."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=here,
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"emnist-bench {versions().get('emnist-bench', 'unknown')} (no git)"
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as the kernel reports it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    """A short description of the machine: CPU, cores, memory, OS."""
+    import psutil
+
+    return {"cpu": cpu_model(), "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "platform": platform.platform(), "accelerator": accelerator()}
+
+
+def accelerator() -> str:
+    """'none' on a CPU-only machine, else what the backend sees."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    try:
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+        if backend == "jax":
+            import jax
+
+            devices = [d for d in jax.devices() if d.platform != "cpu"]
+            return devices[0].device_kind if devices else "none"
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return gpus[0].name if gpus else "none"
+    except Exception:  # a probe must never stop a run
+        return "unknown"

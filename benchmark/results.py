@@ -1,0 +1,186 @@
+"""The results store: one folder per run, documented tables, every write atomic.
+
+Layout (every column is documented in results/README.md):
+
+    results/runs.csv                 one row per run (rebuilt from the run folders)
+    results/<run-id>/config.json     the resolved configuration, data fingerprint, versions
+    results/<run-id>/folds.csv       one row per finished fold
+    results/<run-id>/epochs.csv      one row per fold x epoch (fold 0 = the final model)
+    results/<run-id>/test.json       the final model on the test split
+    results/<run-id>/per_class.csv, confusion.csv, misclassified.csv, misclassified.npz
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FOLD_COLUMNS = ["fold", "val_accuracy", "val_loss", "best_epoch", "epochs_run", "train_size",
+                "val_size", "seconds"]
+INDEX_COLUMNS = ["run_id", "arch", "preset", "overrides", "backend", "split", "official_sizes",
+                 "n_train", "n_test", "limit", "folds", "folds_done", "epochs", "batch_size",
+                 "seed", "cv_mean", "cv_std", "test_accuracy", "test_loss", "final_epochs",
+                 "seconds", "status", "created", "code_version"]
+
+
+def default_root() -> Path:
+    """The results folder: $EMNIST_BENCH_RESULTS, else ./results."""
+    return Path(os.environ.get("EMNIST_BENCH_RESULTS", "results"))
+
+
+def check_run_id(run_id: str) -> str:
+    """Refuse a run id that is not a plain folder name (no paths, no dot-dot)."""
+    if not RUN_ID.match(run_id) or run_id in (".", ".."):
+        raise ValueError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-'")
+    return run_id
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write a file so that a reader sees either the old or the new content, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: object) -> None:
+    """Atomically write pretty JSON."""
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=_plain) + "\n")
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Atomically write a CSV without the index."""
+    atomic_write(path, frame.to_csv(index=False, float_format="%.6g"))
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class RunStore:
+    """Reads and writes one run's folder; a fold is finished once it is in folds.csv."""
+
+    def __init__(self, root: Path | str, run_id: str):
+        self.root = Path(root)
+        self.run_id = check_run_id(run_id)
+        self.dir = self.root / run_id
+
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    def exists(self) -> bool:
+        return self.path("config.json").exists()
+
+    def read_config(self) -> dict:
+        return json.loads(self.path("config.json").read_text())
+
+    def write_config(self, config: dict) -> None:
+        write_json(self.path("config.json"), config)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """A CSV of the run, or an empty frame when it is not written yet."""
+        path = self.path(name)
+        return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+    def done_folds(self) -> set[int]:
+        folds = self.read_table("folds.csv")
+        return set() if folds.empty else {int(f) for f in folds["fold"]}
+
+    def add_fold(self, record: dict, epochs: list[dict]) -> None:
+        """Store a finished fold: its epochs first, then its row in folds.csv (the commit)."""
+        fold = int(record["fold"])
+        if fold in self.done_folds():
+            raise RuntimeError(f"fold {fold} of run {self.run_id} is already stored")
+        self._replace_epochs(fold, epochs)
+        folds = self.read_table("folds.csv")
+        row = pd.DataFrame([{c: record.get(c) for c in FOLD_COLUMNS}])
+        folds = row if folds.empty else pd.concat([folds, row], ignore_index=True)
+        write_csv(self.path("folds.csv"), folds.sort_values("fold"))
+
+    def _replace_epochs(self, fold: int, epochs: list[dict]) -> None:
+        # Rows of an interrupted attempt at this fold are dropped, so none is written twice.
+        table = self.read_table("epochs.csv")
+        if not table.empty:
+            table = table[table["fold"] != fold]
+        new = pd.DataFrame([{"fold": fold, **row} for row in epochs])
+        table = new if table.empty else pd.concat([table, new], ignore_index=True)
+        write_csv(self.path("epochs.csv"), table.sort_values(["fold", "epoch"]))
+
+    def test_done(self) -> bool:
+        return self.path("test.json").exists()
+
+    def write_test(self, summary: dict, epochs: list[dict], per_class: pd.DataFrame,
+                   confusion: pd.DataFrame, misclassified: pd.DataFrame,
+                   images: np.ndarray) -> None:
+        """Store the final model's evaluation; test.json is written last (the commit)."""
+        self._replace_epochs(0, epochs)
+        write_csv(self.path("per_class.csv"), per_class)
+        confusion_text = confusion.to_csv(index=True, index_label="true")
+        atomic_write(self.path("confusion.csv"), confusion_text)
+        write_csv(self.path("misclassified.csv"), misclassified)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, images=images.astype(np.uint8),
+                            index=misclassified["index"].to_numpy(dtype=np.int64))
+        atomic_write(self.path("misclassified.npz"), buffer.getvalue())
+        write_json(self.path("test.json"), summary)
+
+
+def index_row(store: RunStore) -> dict:
+    """One runs.csv row summarising a run folder (missing parts left empty)."""
+    config = store.read_config()
+    run, data = config.get("run", {}), config.get("data", {})
+    training = run.get("training", {})
+    folds = store.read_table("folds.csv")
+    test = json.loads(store.path("test.json").read_text()) if store.test_done() else {}
+    accs = folds["val_accuracy"] if not folds.empty else pd.Series(dtype=float)
+    seconds = float(folds["seconds"].sum()) if not folds.empty else 0.0
+    done = len(folds)
+    status = "complete" if test else ("running" if done else "started")
+    return {
+        "run_id": store.run_id, "arch": run.get("arch"), "preset": run.get("preset"),
+        "overrides": json.dumps(run.get("overrides") or {}, sort_keys=True),
+        "backend": config.get("backend"), "split": data.get("split"),
+        "official_sizes": data.get("matches_official_sizes"), "n_train": data.get("n_train_used"),
+        "n_test": data.get("n_test"), "limit": data.get("limit"), "folds": run.get("folds"),
+        "folds_done": done, "epochs": training.get("epochs"),
+        "batch_size": training.get("batch_size"), "seed": run.get("seed"),
+        "cv_mean": float(accs.mean()) if done else None,
+        "cv_std": float(accs.std(ddof=1)) if done > 1 else None,
+        "test_accuracy": test.get("accuracy"), "test_loss": test.get("loss"),
+        "final_epochs": test.get("final_epochs"),
+        "seconds": seconds + float(test.get("seconds", 0.0)), "status": status,
+        "created": config.get("created"), "code_version": config.get("code_version"),
+    }
+
+
+def update_index(root: Path | str) -> pd.DataFrame:
+    """Rebuild results/runs.csv from the run folders; a broken run is skipped, not fatal."""
+    root = Path(root)
+    rows = []
+    for config in sorted(root.glob("*/config.json")):
+        try:
+            rows.append(index_row(RunStore(root, config.parent.name)))
+        except (ValueError, OSError, json.JSONDecodeError, pd.errors.ParserError, KeyError):
+            continue
+    table = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+    write_csv(root / "runs.csv", table)
+    return table

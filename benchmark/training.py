@@ -1,0 +1,171 @@
+"""Training core: optimizers, epoch-wise LR schedules, augmentation, early stopping, fit.
+
+Schedules follow PyTorch's semantics, as the study used them: the learning rate is set once
+per epoch (StepLR, CosineAnnealingLR over the run's epochs) or cut on a val_loss plateau.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from benchmark.config import TrainConfig
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class FitResult:
+    """What one fit produced: a row per epoch and the epoch whose weights were kept."""
+
+    history: list[dict]  # epoch, loss, accuracy, val_loss, val_accuracy, learning_rate, seconds
+    best_epoch: int  # 1-based; the weights of this epoch are the model's weights now
+    epochs_run: int
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the backend once."""
+    keras.utils.set_random_seed(seed)
+
+
+def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
+    """The optimizer named by the configuration."""
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(cfg.learning_rate)
+    if cfg.optimizer == "sgd":
+        return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum)
+    if cfg.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(cfg.learning_rate)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def learning_rate_at(cfg: TrainConfig, epoch: int, epochs: int) -> float:
+    """The learning rate of a 0-based epoch for the epoch-wise schedules (step, cosine, none)."""
+    lr0 = cfg.learning_rate
+    if cfg.schedule == "step":
+        return lr0 * cfg.gamma ** (epoch // cfg.step_size)
+    if cfg.schedule == "cosine":
+        return cfg.min_learning_rate + (lr0 - cfg.min_learning_rate) * (
+            1 + math.cos(math.pi * epoch / max(epochs, 1))
+        ) / 2
+    return lr0
+
+
+def schedule_callbacks(cfg: TrainConfig, epochs: int, has_validation: bool) -> list:
+    """Stock Keras callbacks that apply the configured LR schedule."""
+    if cfg.schedule in ("step", "cosine"):
+        return [keras.callbacks.LearningRateScheduler(
+            lambda epoch: float(learning_rate_at(cfg, epoch, epochs)))]
+    if cfg.schedule == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if has_validation else "loss",
+            factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=1e-7)]
+    return []
+
+
+def augmentation(cfg: TrainConfig) -> keras.Sequential:
+    """Random rotation, shift, zoom and shear; active in training only, on 0..255 images."""
+    fill = {"fill_mode": "constant", "fill_value": 0.0}
+    return keras.Sequential([
+        keras.layers.Reshape((28, 28, 1)),
+        keras.layers.RandomRotation(cfg.rotation_degrees / 360.0, **fill),
+        keras.layers.RandomTranslation(cfg.shift, cfg.shift, **fill),
+        keras.layers.RandomZoom(cfg.zoom, cfg.zoom, **fill),
+        keras.layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, **fill),
+        keras.layers.Reshape((28, 28)),
+    ], name="augmentation")
+
+
+def compile_model(model: keras.Model, cfg: TrainConfig) -> keras.Model:
+    """Put augmentation in front of the model when asked, then compile it for training."""
+    if cfg.augment:
+        inputs = keras.Input(shape=model.input_shape[1:])
+        model = keras.Model(inputs, model(augmentation(cfg)(inputs)), name=f"{model.name}_aug")
+    model.compile(optimizer=make_optimizer(cfg), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Record one row per epoch (with the learning rate used) and print a progress line."""
+
+    def __init__(self, epochs: int, label: str = "", stream=sys.stderr):
+        super().__init__()
+        self.epochs, self.label, self.stream = epochs, label, stream
+        self.rows: list[dict] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = {"epoch": epoch + 1, "loss": logs.get("loss"), "accuracy": logs.get("accuracy"),
+               "val_loss": logs.get("val_loss"), "val_accuracy": logs.get("val_accuracy"),
+               "learning_rate": self._lr, "seconds": time.perf_counter() - self._start}
+        self.rows.append(row)
+        if self.stream is not None:
+            val = ""
+            if row["val_accuracy"] is not None:
+                val = f"  val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.4f}"
+            print(f"  {self.label}epoch {epoch + 1}/{self.epochs}  loss {row['loss']:.4f}  "
+                  f"acc {row['accuracy']:.4f}{val}  lr {self._lr:.2e}  {row['seconds']:.1f}s",
+                  file=self.stream, flush=True)
+        if not math.isfinite(row["loss"] if row["loss"] is not None else float("nan")):
+            self.model.stop_training = True
+
+
+def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
+        validation: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int | None = None,
+        label: str = "", stream=sys.stderr) -> FitResult:
+    """Train a compiled model; with validation data, stop early and keep the best weights.
+
+    Args:
+        model: a model returned by compile_model.
+        cfg: the training configuration.
+        x, y: uint8 images (N, 28, 28) and integer labels.
+        validation: held-out (x, y), used for early stopping and ReduceLROnPlateau.
+        epochs: overrides cfg.epochs (the final model trains for the folds' best epoch).
+        label: prefix of the progress lines, e.g. "fold 2/5 ".
+        stream: where progress lines go; None for silence.
+
+    Raises:
+        TrainingDiverged: the training loss became NaN or infinite.
+    """
+    epochs = epochs or cfg.epochs
+    log = EpochLog(epochs, label, stream)
+    # The schedule runs first so the log records the learning rate each epoch really used.
+    callbacks = [*schedule_callbacks(cfg, epochs, validation is not None), log]
+    if validation is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=cfg.patience,
+            restore_best_weights=True))
+    model.fit(x, y, batch_size=cfg.batch_size, epochs=epochs, validation_data=validation,
+              shuffle=True, verbose=0, callbacks=callbacks)
+    bad = [r["epoch"] for r in log.rows if not math.isfinite(r["loss"])]
+    if bad:
+        raise TrainingDiverged(f"{label}training loss became {log.rows[bad[0] - 1]['loss']} "
+                               f"at epoch {bad[0]}")
+    if validation is not None:
+        best = max(log.rows, key=lambda r: r["val_accuracy"])["epoch"]
+    else:
+        best = len(log.rows)
+    return FitResult(history=log.rows, best_epoch=best, epochs_run=len(log.rows))
+
+
+def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities for uint8 images, as float32."""
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def scores(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy of predicted probabilities."""
+    p_true = np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)
+    return float(np.mean(probs.argmax(1) == y)), float(-np.mean(np.log(p_true)))
