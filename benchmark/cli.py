@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
+import logging
 import os
 import sys
 from datetime import datetime, timezone
@@ -93,7 +95,13 @@ def choose_backend(name: str | None) -> str:
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_stderr_silenced():
-        import keras  # noqa: F401  (TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL)
+        # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL. Keras's data adapters and
+        # tensorflow-datasets import TensorFlow on every backend sooner or later, so do it here.
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow  # noqa: F401
+        import keras  # noqa: F401
+    # tf.function retracing notices between folds are expected (one new model per fold).
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     return backend
 
 

@@ -11,7 +11,6 @@ the test split.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 
@@ -25,7 +24,7 @@ from benchmark import models
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.results import RunStore, update_index
-from benchmark.training import compile_model, fit, predict, scores, set_seed
+from benchmark.training import STDERR, compile_model, fit, predict, scores, set_seed
 
 FINAL_EPOCHS_RULE = ("the median over folds of the epoch with the best validation accuracy "
                      "(halves rounded up), trained without early stopping")
@@ -46,7 +45,7 @@ def new_model(config: RunConfig, seed: int) -> keras.Model:
 def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
                    skip: set[int] = frozenset(),
                    on_fold: Callable[[dict, list[dict]], None] | None = None,
-                   stream=sys.stderr) -> list[dict]:
+                   stream=STDERR) -> list[dict]:
     """Train and score one model per fold; return one record per fold run.
 
     Args:
@@ -87,7 +86,7 @@ def final_epochs(folds: pd.DataFrame) -> int:
     return max(1, math.ceil(float(np.median(folds["best_epoch"]))))
 
 
-def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=sys.stderr) -> dict:
+def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDERR) -> dict:
     """Train on the whole training split for `epochs`, then evaluate once on the test split."""
     start = time.perf_counter()
     model = new_model(config, config.seed)
@@ -126,7 +125,7 @@ def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=sys.s
             "misclassified": misclassified, "images": data.x_test[wrong]}
 
 
-def run(config: RunConfig, data: Dataset, store: RunStore, stream=sys.stderr) -> dict:
+def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR) -> dict:
     """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row."""
     done = store.done_folds()
     if done and stream is not None:

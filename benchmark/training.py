@@ -93,10 +93,23 @@ def compile_model(model: keras.Model, cfg: TrainConfig) -> keras.Model:
     return model
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is at the time (a default bound at import would go stale)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+STDERR = _CurrentStderr()
+
+
 class EpochLog(keras.callbacks.Callback):
     """Record one row per epoch (with the learning rate used) and print a progress line."""
 
-    def __init__(self, epochs: int, label: str = "", stream=sys.stderr):
+    def __init__(self, epochs: int, label: str = "", stream=STDERR):
         super().__init__()
         self.epochs, self.label, self.stream = epochs, label, stream
         self.rows: list[dict] = []
@@ -124,7 +137,7 @@ class EpochLog(keras.callbacks.Callback):
 
 def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
         validation: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int | None = None,
-        label: str = "", stream=sys.stderr) -> FitResult:
+        label: str = "", stream=STDERR) -> FitResult:
     """Train a compiled model; with validation data, stop early and keep the best weights.
 
     Args:
