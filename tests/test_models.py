@@ -325,3 +325,10 @@ def test_defaults_are_the_baseline():
     assert models.defaults("cnn")["dropout"] == 0.5
     assert models.defaults("resnet")["blocks"] == (2, 2, 2)
     assert models.defaults("resnet")["activation"] == "leaky_relu"
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_batch_norm_uses_the_studys_pytorch_momentum(name):
+    """Keras's 0.99 momentum leaves running statistics unusable after a few hundred steps."""
+    bns = _layers(models.build(name), keras.layers.BatchNormalization)
+    assert bns and all(bn.momentum == pytest.approx(0.9) for bn in bns)

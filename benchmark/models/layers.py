@@ -9,6 +9,17 @@ import keras
 
 ACTIVATIONS = ("elu", "leaky_relu", "relu")
 
+# The study trained with PyTorch, whose BatchNorm keeps 90% of the running statistics per step
+# (momentum=0.1 there). Keras's default of 0.99 leaves the statistics far from the data after
+# short runs (a few hundred steps), so inference-mode accuracy collapses; use PyTorch's values.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+def batch_norm_layer(name: str) -> keras.Layer:
+    """BatchNormalization with the study's (PyTorch's) momentum and epsilon."""
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+
 
 def activation(name: str, *, leaky_slope: float, layer_name: str | None = None) -> keras.Layer:
     """An activation layer by name; leaky_relu takes its slope from `leaky_slope`.
@@ -83,7 +94,7 @@ def conv_bn(
         name=name,
     )(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = batch_norm_layer(f"{name}_bn")(x)
     return x
 
 
@@ -102,7 +113,7 @@ def dense_bn_act(
         units, use_bias=not batch_norm, kernel_regularizer=regularizer, name=name
     )(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = batch_norm_layer(f"{name}_bn")(x)
     return activation(activation_name, leaky_slope=leaky_slope, layer_name=f"{name}_act")(x)
 
 
