@@ -18,7 +18,6 @@ import importlib.util
 import logging
 import os
 import sys
-from datetime import datetime, timezone
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -65,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     cv = commands.add_parser("cv", help="k-fold cross-validation, then one test evaluation")
-    cv.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    cv.add_argument("--arch", help="mlp, cnn or resnet")
     cv.add_argument("--preset", default="baseline", help="baseline or best (default: baseline)")
     cv.add_argument("--folds", type=int, default=5, help="number of folds, at least 2 (default: 5)")
     cv.add_argument("--epochs", type=int, help="epochs per fold (default: the preset's)")
@@ -74,7 +73,36 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override one setting, e.g. learning_rate=0.01 or kernels=5,5,3")
     cv.add_argument("--run-id", help="results folder name; rerun with the same id to resume "
                     "(default: derived from the configuration, so a rerun resumes)")
+    cv.add_argument("--from-trial", metavar="TUNE_RUN[:TRIAL]",
+                    help="train a search's trial (default: its best) instead of a preset")
     add_data_options(cv)
+
+    tune = commands.add_parser("tune", help="KerasTuner search over the study's space, "
+                               "each trial scored by K-fold CV")
+    tune.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband", "grid"))
+    tune.add_argument("--max-trials", type=int, default=10, help="default: 10 (not hyperband)")
+    tune.add_argument("--folds", type=int, default=5, help="folds per trial; 1 = one holdout split")
+    tune.add_argument("--epochs", type=int, help="epochs per fold (hyperband: the maximum); "
+                      "default: the baseline's")
+    tune.add_argument("--batch-size", type=int, help="default: 128")
+    tune.add_argument("--run-id", help="default: derived from the search, so a rerun resumes")
+    add_data_options(tune)
+
+    ablate = commands.add_parser("ablate", help="the study's one-factor-at-a-time ablation "
+                                 "with paired tests")
+    ablate.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    ablate.add_argument("--factors", help="comma-separated hyperparameters (default: all)")
+    ablate.add_argument("--folds", type=int, default=5, help="default: 5")
+    ablate.add_argument("--epochs", type=int, help="default: the baseline's")
+    ablate.add_argument("--batch-size", type=int, help="default: 128")
+    ablate.add_argument("--run-id", help="default: derived from the baseline, so a rerun resumes")
+    add_data_options(ablate)
+
+    space = commands.add_parser("spaces", help="print an architecture's search space")
+    space.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
+    space.add_argument("--backend", choices=BACKENDS)
 
     models = commands.add_parser("models", help="list architectures and presets")
     models.add_argument("--backend", choices=BACKENDS)
@@ -130,9 +158,11 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
     return overrides
 
 
-def cmd_cv(args) -> int:
-    if args.folds < 2:
-        raise UsageError(f"--folds must be at least 2 for cross-validation, got {args.folds}")
+def check_budget(args, min_folds: int) -> None:
+    """Refuse bad fold, epoch, batch and split values before anything is loaded."""
+    if args.folds < min_folds:
+        what = "cross-validation" if min_folds > 1 else "a search (1 = one holdout split)"
+        raise UsageError(f"--folds must be at least {min_folds} for {what}, got {args.folds}")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.batch_size is not None and args.batch_size < 1:
@@ -141,23 +171,35 @@ def cmd_cv(args) -> int:
 
     if args.split not in data_module.SPLITS:
         raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(data_module.SPLITS)}")
-    backend = choose_backend(args.backend)
+
+
+def resolve_config(args, arch: str, preset: str, sets: list[str]):
+    """The RunConfig of the command line (arch, preset, --set, budget, data options)."""
     from benchmark import presets
 
     try:
-        config = presets.resolve(args.arch, args.preset, parse_sets(args.set), folds=args.folds,
-                                 seed=args.seed, split=args.split, limit=args.limit,
-                                 epochs=args.epochs, batch_size=args.batch_size)
+        return presets.resolve(arch, preset, parse_sets(sets), folds=max(args.folds, 2),
+                               seed=args.seed, split=args.split, limit=args.limit,
+                               epochs=args.epochs, batch_size=args.batch_size)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
-    from benchmark import cv, provenance, results
+
+def load_data(args, config):
+    """The dataset, and the config with num_classes set from it (e.g. 26 for letters)."""
+    from benchmark import data as data_module
 
     data = data_module.load(args.split, args.data_dir, limit=args.limit, seed=args.seed)
-    if config.model.get("num_classes") != len(data.classes):  # e.g. --split letters: 26 classes
+    if config.model.get("num_classes") != len(data.classes):
         config = dataclasses.replace(config, model={**config.model, "num_classes": len(data.classes)})
-    digest = config.digest(data.fingerprint["sha256"])
-    run_id = args.run_id or f"{config.arch}-{config.preset}-{backend}-{digest}"
+    return data, config
+
+
+def open_store(args, run_id: str, digest: str, payload: dict):
+    """The results folder of a run: created with `payload` as config.json, or reopened to resume
+    when it was made by the same configuration (else a usage error)."""
+    from benchmark import results
+
     try:
         store = results.RunStore(args.results_dir or results.default_root(), run_id)
     except ValueError as error:
@@ -168,25 +210,172 @@ def cmd_cv(args) -> int:
             raise UsageError(f"run {run_id} already exists with another configuration "
                              f"({stored} vs {digest}); choose another --run-id")
     else:
-        store.write_config({
-            "run": config.to_dict(), "digest": digest, "data": data.fingerprint,
-            "backend": backend, "versions": provenance.versions(),
-            "code_version": provenance.code_version(), "machine": provenance.machine(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": "emnist-bench " + " ".join(sys.argv[1:]),
-            "final_epochs_rule": cv.FINAL_EPOCHS_RULE,
-        })
-    fp = data.fingerprint
-    print(f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, {fp['split']} "
-          f"({fp['n_train_used']:,} train / {fp['n_test']:,} test; {fp['note']}), "
-          f"{config.folds} folds x {config.training.epochs} epochs -> {store.dir}",
-          file=sys.stderr, flush=True)
+        store.write_config({**payload, "digest": digest})
+    return store
+
+
+def describe_data(fp: dict) -> str:
+    return (f"{fp['split']} ({fp['n_train_used']:,} train / {fp['n_test']:,} test; "
+            f"{fp['note']})")
+
+
+def cmd_cv(args) -> int:
+    check_budget(args, min_folds=2)
+    if args.arch is None and args.from_trial is None:
+        raise UsageError("the following arguments are required: --arch (or --from-trial)")
+    backend = choose_backend(args.backend)
+    if args.from_trial:
+        config = config_from_trial(args)
+    else:
+        config = resolve_config(args, args.arch, args.preset, args.set)
+
+    from benchmark import cv, provenance
+
+    data, config = load_data(args, config)
+    digest = config.digest(data.fingerprint["sha256"])
+    preset = config.preset.replace(":", "-").replace("/", "-")
+    run_id = args.run_id or f"{config.arch}-{preset}-{backend}-{digest}"
+    store = open_store(args, run_id, digest, {
+        "kind": "cv", "run": config.to_dict(), "data": data.fingerprint,
+        **provenance.stamp(backend), "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
+    print(f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, "
+          f"{describe_data(data.fingerprint)}, {config.folds} folds x "
+          f"{config.training.epochs} epochs -> {store.dir}", file=sys.stderr, flush=True)
     if store.test_done():
         print(f"run {run_id} is already complete", file=sys.stderr)
     row = cv.run(config, data, store)
     cv_std = row["cv_std"] if row["cv_std"] == row["cv_std"] else 0.0
     print(f"{run_id}: cv {row['cv_mean']:.4f} ± {cv_std:.4f} over {row['folds_done']} folds, "
           f"test {row['test_accuracy']:.4f}  ({store.dir})")
+    return 0
+
+
+def config_from_trial(args):
+    """--from-trial TUNE_RUN[:TRIAL]: a search's trial (default: its best) as a cv run."""
+    import json
+    from pathlib import Path
+
+    from benchmark import presets, results
+    from tuners import search, spaces
+
+    run_id, _, trial_id = args.from_trial.partition(":")
+    try:
+        results.check_run_id(run_id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    run_dir = Path(args.results_dir or results.default_root()) / run_id
+    try:
+        tune = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        raise UsageError(f"--from-trial: {run_dir} is not a search folder "
+                         "(run `emnist-bench tune` first)") from None
+    arch = tune.get("arch")
+    if tune.get("kind") != "tune" or (args.arch and args.arch != arch):
+        raise UsageError(f"--from-trial: {run_id} is not a search over {args.arch or 'any arch'}")
+    try:
+        if trial_id in ("", "best"):
+            row = search.best_trial(run_dir)
+        else:
+            trials = search.pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str})
+            match = trials[trials["trial_id"] == trial_id]
+            if match.empty:
+                raise ValueError(f"no trial {trial_id!r} in {run_dir / 'trials.csv'}")
+            row = match.iloc[0]
+        config = resolve_config(args, arch, "baseline", args.set)
+        settings = spaces.settings(arch, search.trial_values(row, arch))
+        chosen = {k: v for k, v in settings.items() if k not in parse_sets(args.set)}
+        return presets.apply(config, chosen, label=f"trial:{run_id}/{row['trial_id']}")
+    except (ValueError, OSError) as error:
+        raise UsageError(f"--from-trial: {error}") from None
+
+
+def cmd_spaces(args) -> int:
+    import json
+
+    choose_backend(args.backend)
+    from tuners import spaces
+
+    try:
+        space = spaces.describe(args.arch)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps({name: info["values"] for name, info in space.items()}))
+        return 0
+    print(f"{args.arch} search space (defaults = the study's baseline):")
+    for name, info in space.items():
+        when = ""
+        if info["active_when"]:
+            (parent, values), = info["active_when"].items()
+            when = f"  (only when {parent} is {' or '.join(map(str, values))})"
+        print(f"  {name:<18} {info['values']}  default {info['default']}{when}")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    check_budget(args, min_folds=1)
+    if args.max_trials < 1:
+        raise UsageError(f"--max-trials must be at least 1, got {args.max_trials}")
+    backend = choose_backend(args.backend)
+    config = resolve_config(args, args.arch, "baseline", [])
+    config = dataclasses.replace(config, folds=args.folds)
+    from benchmark import provenance
+    from tuners import search, spaces
+    from tuners.hypermodels import EmnistHyperModel
+
+    data, config = load_data(args, config)
+    digest = config.digest(data.fingerprint["sha256"] + args.tuner)
+    run_id = args.run_id or f"tune-{config.arch}-{args.tuner}-{backend}-{digest}"
+    store = open_store(args, run_id, digest, {
+        "kind": "tune", "arch": config.arch, "tuner": args.tuner, "folds": args.folds,
+        "objective": "mean validation accuracy over the folds", "base": config.to_dict(),
+        "space": spaces.describe(config.arch), "data": data.fingerprint,
+        **provenance.stamp(backend)})
+    oracle = search.make_oracle(args.tuner, max_trials=args.max_trials,
+                                epochs=config.training.epochs, seed=args.seed)
+    tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir)
+    role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    print(f"emnist-bench tune: {config.arch} with {args.tuner} on {backend}, "
+          f"{describe_data(data.fingerprint)}, up to {args.max_trials} trials x "
+          f"{args.folds} fold(s) x {config.training.epochs} epochs"
+          f"{f' as {role}' if role else ''} -> {store.dir}", file=sys.stderr, flush=True)
+    trials = search.search(tuner)
+    print(f"{run_id}: {search.summary_line(trials)}  ({store.dir / 'trials.csv'})")
+    return 0
+
+
+def cmd_ablate(args) -> int:
+    check_budget(args, min_folds=2)
+    backend = choose_backend(args.backend)
+    config = resolve_config(args, args.arch, "baseline", [])
+    from benchmark import provenance
+    from tuners import ablation
+
+    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    try:
+        arms = ablation.plan(config, factors)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    data, config = load_data(args, config)
+    if config.model["num_classes"] != arms[0]["config"].model["num_classes"]:
+        arms = ablation.plan(config, factors)
+    digest = config.digest(data.fingerprint["sha256"])
+    run_id = args.run_id or f"ablate-{config.arch}-{backend}-{digest}"
+    stamp = provenance.stamp(backend)
+    store = open_store(args, run_id, digest, {
+        "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
+        "test": ablation.TEST_NAME, **stamp})
+    print(f"emnist-bench ablate: {config.arch} on {backend}, {describe_data(data.fingerprint)}, "
+          f"{len(arms)} arms x {config.folds} folds x {config.training.epochs} epochs "
+          f"-> {store.dir}", file=sys.stderr, flush=True)
+    table = ablation.run_arms(arms, data, store.dir, stamp)
+    for row in table.itertuples():
+        p = "" if row.baseline or row.p_value != row.p_value or row.p_value is None \
+            else f"  p {row.p_value:.3f}"
+        delta = "" if row.baseline else f"  delta {row.delta:+.4f}"
+        print(f"{row.factor:<18} {str(row.value):<12} cv {row.val_accuracy_mean:.4f}"
+              f"{delta}{p}  test {row.test_accuracy:.4f}")
+    print(f"{run_id}: {len(table)} arms  ({store.dir / 'ablations.csv'})")
     return 0
 
 
@@ -226,7 +415,8 @@ def print_keys() -> int:
     return 0
 
 
-COMMANDS = {"cv": cmd_cv, "models": cmd_models}
+COMMANDS = {"cv": cmd_cv, "tune": cmd_tune, "ablate": cmd_ablate, "spaces": cmd_spaces,
+            "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from benchmark import models
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.results import RunStore, update_index
-from benchmark.training import STDERR, compile_model, fit, predict, scores, set_seed
+from benchmark.training import STDERR, FitResult, compile_model, fit, predict, scores, set_seed
 
 FINAL_EPOCHS_RULE = ("the median over folds of the epoch with the best validation accuracy "
                      "(halves rounded up), trained without early stopping")
@@ -45,7 +45,9 @@ def new_model(config: RunConfig, seed: int) -> keras.Model:
 def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
                    skip: set[int] = frozenset(),
                    on_fold: Callable[[dict, list[dict]], None] | None = None,
-                   stream=STDERR) -> list[dict]:
+                   stream=STDERR,
+                   build: Callable[[int], keras.Model] | None = None,
+                   train: Callable[..., FitResult] | None = None) -> list[dict]:
     """Train and score one model per fold; return one record per fold run.
 
     Args:
@@ -55,7 +57,13 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
         skip: 1-based folds already done (a resumed run).
         on_fold: called with (record, epoch rows) as soon as a fold finishes.
         stream: where progress lines go.
+        build: seed -> compiled model (default: new_model(config, seed)); the tuners pass
+            their HyperModel's build.
+        train: (model, x, y, validation, label=, stream=) -> FitResult (default: fit with
+            config.training); the tuners pass their HyperModel's fit.
     """
+    build = build or (lambda seed: new_model(config, seed))
+    train = train or (lambda model, *args, **kwargs: fit(model, config.training, *args, **kwargs))
     splits = list(splitter.split(np.zeros(len(y)), y))
     records = []
     for fold, (train_idx, val_idx) in enumerate(splits, start=1):
@@ -63,9 +71,9 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
             continue
         label = f"fold {fold}/{len(splits)} "
         start = time.perf_counter()
-        model = new_model(config, config.seed + fold)
-        result = fit(model, config.training, x[train_idx], y[train_idx],
-                     (x[val_idx], y[val_idx]), label=label, stream=stream)
+        model = build(config.seed + fold)
+        result = train(model, x[train_idx], y[train_idx], (x[val_idx], y[val_idx]),
+                       label=label, stream=stream)
         accuracy, loss = scores(predict(model, x[val_idx]), y[val_idx])
         record = {"fold": fold, "val_accuracy": accuracy, "val_loss": loss,
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,

@@ -133,3 +133,26 @@ def resolve(arch: str, preset: str, overrides: dict[str, str] | None = None, **r
     fields = {k: v for k, v in run.items() if v is not None}
     return RunConfig(arch=arch, preset=preset, model=model_kwargs, training=train,
                      overrides=changed, **fields)
+
+
+def apply(config: RunConfig, settings: dict, label: str | None = None) -> RunConfig:
+    """`config` with typed settings (builder kwargs or TrainConfig fields) replaced.
+
+    Used by the tuners: a search space's settings on top of the baseline. Unknown keys and
+    bad training values are a ValueError, as with --set (the spaces only offer
+    combinations that build).
+    """
+    model = dict(config.model)
+    training = dataclasses.asdict(config.training)
+    for key, value in settings.items():
+        if key in model:
+            model[key] = value
+        elif key in training:
+            training[key] = value
+        else:
+            raise ValueError(f"no such setting for {config.arch}: {key}")
+    train = TrainConfig(**training)
+    train.validate()
+    return dataclasses.replace(config, model=model, training=train,
+                               overrides={**config.overrides, **settings},
+                               preset=label or config.preset)

@@ -7,6 +7,8 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 PACKAGES = ("emnist-bench", "keras", "keras-tuner", "tensorflow-cpu", "tensorflow",
@@ -75,3 +77,10 @@ def accelerator() -> str:
         return gpus[0].name if gpus else "none"
     except Exception:  # a probe must never stop a run
         return "unknown"
+
+
+def stamp(backend: str) -> dict:
+    """What every results folder records about how it was made."""
+    return {"backend": backend, "versions": versions(), "code_version": code_version(),
+            "machine": machine(), "command": "emnist-bench " + " ".join(sys.argv[1:]),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -178,6 +178,8 @@ def update_index(root: Path | str) -> pd.DataFrame:
     rows = []
     for config in sorted(root.glob("*/config.json")):
         try:
+            if json.loads(config.read_text()).get("kind", "cv") != "cv":
+                continue  # tune and ablate folders have their own tables
             rows.append(index_row(RunStore(root, config.parent.name)))
         except (ValueError, OSError, json.JSONDecodeError, pd.errors.ParserError, KeyError):
             continue

@@ -1,0 +1,257 @@
+"""Cross-validated hyperparameter search with KerasTuner's own tuners, oracles and files.
+
+KerasTuner scores a trial on one validation split; here `CVTuner.run_trial` (KerasTuner's
+documented extension point, as in its SklearnTuner) scores it by the mean validation accuracy
+over K stratified folds, the same folds for every trial. The oracle (random, bayesian,
+hyperband, grid) is KerasTuner's, and so are the project directory, the trial files, resuming
+(`overwrite=False`) and distributed search (KERASTUNER_TUNER_ID / _ORACLE_IP / _ORACLE_PORT).
+
+Hyperband and CV: Hyperband's budget is epochs. A trial it schedules with "tuner/epochs" = e
+trains every one of the K folds from scratch for e epochs (no weights are carried over between
+rounds), so a Hyperband search costs about K times its single-split budget.
+
+Files in results/<run-id>/: config.json, trials.csv (one row per trial), trial_folds.csv (one
+row per trial x fold) and keras_tuner/ (KerasTuner's project: oracle.json, trial_*/trial.json,
+plus our trial_*/cv.json with the per-fold records).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+import keras_tuner
+import numpy as np
+import pandas as pd
+import psutil
+from keras_tuner.engine import base_tuner
+
+from benchmark import cv, results
+from benchmark.data import Dataset
+from benchmark.training import STDERR, TrainingDiverged
+from tuners import spaces
+from tuners.hypermodels import EmnistHyperModel
+
+OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+PROJECT = "keras_tuner"
+
+
+def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int) -> keras_tuner.Oracle:
+    """A stock KerasTuner oracle by name. Hyperband ignores max_trials: its budget is epochs."""
+    common = {"objective": OBJECTIVE, "seed": seed,
+              # a diverged trial is recorded as failed and the search goes on
+              "max_consecutive_failed_trials": max(3, max_trials)}
+    if name == "random":
+        return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    if name == "bayesian":
+        return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
+    if name == "grid":
+        return keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
+    if name == "hyperband":
+        return keras_tuner.oracles.HyperbandOracle(max_epochs=epochs, factor=3, **common)
+    raise ValueError(f"unknown tuner {name!r}; choose from {', '.join(TUNERS)}")
+
+
+def make_splitter(folds: int, seed: int):
+    """K stratified folds, or (folds == 1) one stratified 80/20 holdout split, for speed."""
+    if folds == 1:
+        from sklearn.model_selection import StratifiedShuffleSplit
+
+        return StratifiedShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
+    return cv.make_splitter(folds, seed)
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+class CVTuner(base_tuner.BaseTuner):
+    """A KerasTuner tuner whose trials are scored by K-fold cross-validation.
+
+    Args:
+        oracle: a stock KerasTuner oracle (see make_oracle).
+        hypermodel: an EmnistHyperModel.
+        data: the dataset; trials train and validate on its training split only.
+        folds: K (1 = holdout).
+        run_dir: results/<run-id>; KerasTuner's project lives in run_dir/keras_tuner.
+        stream: where progress lines go (None: silent).
+    """
+
+    def __init__(self, oracle, hypermodel: EmnistHyperModel, data: Dataset, folds: int,
+                 run_dir: Path, stream=STDERR, **kwargs):
+        super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
+                         project_name=PROJECT, overwrite=False, **kwargs)
+        self.data, self.folds, self.run_dir, self.stream = data, folds, Path(run_dir), stream
+        self.splitter = make_splitter(folds, hypermodel.base.seed)
+
+    def _say(self, text: str) -> None:
+        if self.stream is not None:
+            print(text, file=self.stream, flush=True)
+
+    def run_trial(self, trial, *args, **kwargs) -> dict:
+        hp = trial.hyperparameters
+        hm: EmnistHyperModel = self.hypermodel
+        config = hm.config(hp)
+        record_path = Path(self.get_trial_dir(trial.trial_id)) / "cv.json"
+        record = _read_json(record_path) or {"folds": []}
+        done = {r["fold"] for r in record["folds"]}
+        chosen = {k: v for k, v in hp.values.items() if hp.is_active(k) and not k.startswith("tuner/")}
+        self._say(f"trial {trial.trial_id}: " + " ".join(f"{k}={v}" for k, v in chosen.items())
+                  + (f" (resuming after folds {sorted(done)})" if done else ""))
+        start = time.perf_counter()
+
+        def keep(fold_record, _history):
+            record["folds"].append(fold_record)
+            results.write_json(record_path, record)
+
+        try:
+            cv.cross_validate(config, self.data.x_train, self.data.y_train, self.splitter,
+                              skip=done, on_fold=keep, stream=self.stream,
+                              build=lambda seed: hm.build(hp, seed),
+                              train=lambda model, *a, **k: hm.fit(hp, model, *a, **k))
+        except TrainingDiverged as error:
+            record.update(status="failed", reason=str(error), rss_mb=rss_mb(),
+                          seconds=time.perf_counter() - start)
+            results.write_json(record_path, record)
+            self._say(f"trial {trial.trial_id} failed: {error}")
+            raise keras_tuner.errors.FailedTrialError(str(error)) from None
+        scores = [r["val_accuracy"] for r in sorted(record["folds"], key=lambda r: r["fold"])]
+        mean = float(np.mean(scores))
+        std = float(statistics.stdev(scores)) if len(scores) > 1 else 0.0
+        record.update(status="completed", score=mean, score_std=std, rss_mb=rss_mb(),
+                      settings=json.loads(json.dumps(hm.space(hp))),
+                      seconds=time.perf_counter() - start)
+        results.write_json(record_path, record)
+        self._say(f"trial {trial.trial_id}: cv val_accuracy {mean:.4f} ± {std:.4f} over "
+                  f"{len(scores)} fold(s)  {record['seconds']:.0f}s  rss {record['rss_mb']:.0f} MB")
+        return {"val_accuracy": mean}
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        write_tables(self.run_dir, self.hypermodel.base.arch)
+
+    def on_search_end(self):
+        super().on_search_end()
+        write_tables(self.run_dir, self.hypermodel.base.arch)
+
+    def save_model(self, trial_id, model, step=0):
+        """Trials keep their scores, not their weights: the best one is retrained by `cv`."""
+
+    def load_model(self, trial):
+        raise NotImplementedError("emnist-bench keeps no trial weights; run `emnist-bench cv "
+                                  "--from-trial` to train the best configuration")
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+TRIAL_COLUMNS = ["trial_id", "status", "score", "score_std", "folds", "seconds", "rss_mb",
+                 "reason"]
+
+
+def trials_frames(run_dir: Path, arch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials, trial_folds) read back from KerasTuner's trial files and our cv.json files."""
+    names = list(spaces.describe(arch))
+    rows, fold_rows = [], []
+    for trial_dir in sorted((Path(run_dir) / PROJECT).glob("trial_*")):
+        trial = _read_json(trial_dir / "trial.json")
+        if trial is None:
+            continue
+        record = _read_json(trial_dir / "cv.json") or {"folds": []}
+        folds = sorted(record["folds"], key=lambda r: r["fold"])
+        values = trial.get("hyperparameters", {}).get("values", {})
+        status = str(trial.get("status", "")).lower()
+        reason = ""
+        if status in ("failed", "invalid"):
+            lines = [ln for ln in str(trial.get("message") or "").splitlines() if ln.strip()]
+            reason = record.get("reason") or (lines[-1] if lines else "")
+        scores = [r["val_accuracy"] for r in folds]
+        row = {"trial_id": trial["trial_id"], "status": status,
+               "score": trial.get("score") if status == "completed" else None,
+               "score_std": record.get("score_std",
+                                       statistics.stdev(scores) if len(scores) > 1 else None),
+               "folds": len(folds), "seconds": record.get("seconds"),
+               "rss_mb": record.get("rss_mb"), "reason": reason}
+        for name in names:
+            row[name] = values.get(name)
+        for key in ("tuner/epochs", "tuner/bracket", "tuner/round"):
+            if key in values:
+                row[key.replace("/", "_")] = values[key]
+        for r in folds:
+            row[f"fold_{r['fold']}"] = r["val_accuracy"]
+            fold_rows.append({"trial_id": trial["trial_id"], **r})
+        rows.append(row)
+    trials = pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS + names)
+    return trials, pd.DataFrame(fold_rows)
+
+
+def write_tables(run_dir: Path, arch: str) -> pd.DataFrame:
+    """Rewrite trials.csv and trial_folds.csv (atomically) from the trial files."""
+    trials, folds = trials_frames(run_dir, arch)
+    results.write_csv(Path(run_dir) / "trials.csv", trials)
+    results.write_csv(Path(run_dir) / "trial_folds.csv", folds)
+    return trials
+
+
+def best_trial(run_dir: Path) -> pd.Series:
+    """The completed trial with the highest mean CV accuracy."""
+    path = Path(run_dir) / "trials.csv"
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist; run `emnist-bench tune` first")
+    trials = pd.read_csv(path, dtype={"trial_id": str})
+    done = trials[trials["status"] == "completed"].dropna(subset=["score"])
+    if done.empty:
+        raise ValueError(f"{path} has no completed trial yet")
+    return done.sort_values("score", ascending=False, kind="stable").iloc[0]
+
+
+def trial_values(row: pd.Series, arch: str) -> dict:
+    """A trials.csv row's hyperparameter values, typed back to the space's values."""
+    values = {}
+    for name in spaces.describe(arch):
+        value = row.get(name)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue  # inactive conditional hyperparameter
+        candidates = {str(v).lower(): v for v in _raw_values(arch, name)}
+        key = str(value).lower()
+        if key not in candidates:
+            try:
+                key = str(type(next(iter(candidates.values())))(float(value))).lower()
+            except (TypeError, ValueError):
+                pass
+        if key not in candidates:
+            raise ValueError(f"trial value {name}={value!r} is not in the {arch} space")
+        values[name] = candidates[key]
+    return values
+
+
+def _raw_values(arch: str, name: str) -> list:
+    for h in spaces.hyperparameters(arch).space:
+        if h.name == name:
+            return spaces._values(h)
+    return []
+
+
+def search(tuner: CVTuner) -> pd.DataFrame:
+    """Run (or resume) the search; return trials.csv's table."""
+    tuner.search(verbose=0)
+    return write_tables(tuner.run_dir, tuner.hypermodel.base.arch)
+
+
+def summary_line(trials: pd.DataFrame) -> str:
+    done = trials[trials["status"] == "completed"]
+    if done.empty:
+        return f"{len(trials)} trial(s), none completed"
+    best = done.sort_values("score", ascending=False).iloc[0]
+    return (f"{len(trials)} trial(s), {len(done)} completed; best trial {best['trial_id']}: "
+            f"cv val_accuracy {best['score']:.4f} ± {best['score_std'] or 0:.4f}")
+
+

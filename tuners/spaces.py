@@ -1,0 +1,182 @@
+"""The study's search spaces (SPEC.md, section 2 of the report), one function per architecture.
+
+Each space reads its values from a KerasTuner `hp` and returns *settings*: builder keyword
+arguments and TrainConfig fields, keyed by name. Every default is the study's baseline, so
+`HyperParameters()` gives the baseline preset. Values that are lists (channels, kernel sizes,
+blocks) are strings such as "5,5,3" because KerasTuner choices hold scalars only.
+
+Where the report names a value but not its size, the size is chosen here and recorded with
+every trial: L1 1e-5 (the report's), L2 1e-4, MLP dropout "on" = the baseline's per-layer
+rates (0.25 on every hidden layer but the last), ResNet dropout "on" = 0.5 before the classifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras_tuner
+
+L1_FACTOR = 1e-5  # the report's L1 factor
+L2_FACTOR = 1e-4  # not in the report: a common weight-decay size
+MLP_DROPOUT = 0.25  # per hidden layer, the last one excepted (the baseline's [0.25, 0.25, 0.0])
+CNN_DROPOUT = 0.5  # the report's "0.5"
+RESNET_DROPOUT = 0.5  # not in the report: the same as the CNN's
+
+ACTIVATIONS = ["relu", "elu", "leaky_relu"]
+OPTIMIZERS = ["adam", "sgd", "rmsprop"]
+REGULARIZATION = ["l1", "l2", "none"]
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in text.split(","))
+
+
+def _regularization(kind: str) -> dict:
+    return {"l1": L1_FACTOR if kind == "l1" else 0.0, "l2": L2_FACTOR if kind == "l2" else 0.0}
+
+
+def mlp_space(hp: keras_tuner.HyperParameters) -> dict:
+    """MLP: depth, width, LR scheduler, activation, optimizer, BN, regularization, dropout, aug."""
+    layers = hp.Choice("hidden_layers", [3, 4, 5], default=3)
+    units = hp.Choice("units", [32, 64, 128], default=128)
+    schedule = hp.Choice("schedule", ["none", "step", "plateau"], default="none")
+    activation = hp.Choice("activation", ACTIVATIONS, default="relu")
+    optimizer = hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    batch_norm = hp.Boolean("batch_norm", default=True)
+    regularization = hp.Choice("regularization", REGULARIZATION, default="l1")
+    dropout = hp.Boolean("dropout", default=True)
+    augment = hp.Boolean("augment", default=False)
+    rates = (MLP_DROPOUT,) * (layers - 1) + (0.0,) if dropout else (0.0,) * layers
+    return {"hidden_layers": layers, "units": units, "activation": activation,
+            "batch_norm": batch_norm, "dropout": rates, **_regularization(regularization),
+            "schedule": schedule, "optimizer": optimizer, "augment": augment}
+
+
+def cnn_space(hp: keras_tuner.HyperParameters) -> dict:
+    """CNN: channels, kernel sizes (one per conv layer), scheduler, activation, optimizer, BN,
+    regularization, dropout. Kernel lists are conditional on the channels, so every
+    combination builds."""
+    channels = hp.Choice("channels", ["32,64", "32,64,128"], default="32,64")
+    with hp.conditional_scope("channels", ["32,64"]):
+        kernels_2 = hp.Choice("kernels_2_layers", ["3,3", "5,3"], default="3,3")
+    with hp.conditional_scope("channels", ["32,64,128"]):
+        kernels_3 = hp.Choice("kernels_3_layers", ["3,3,3", "5,5,3", "5,3,3"], default="3,3,3")
+    schedule = hp.Choice("schedule", ["cosine", "step"], default="cosine")
+    activation = hp.Choice("activation", ACTIVATIONS, default="relu")
+    optimizer = hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    batch_norm = hp.Boolean("batch_norm", default=True)
+    regularization = hp.Choice("regularization", REGULARIZATION, default="none")
+    dropout = hp.Choice("dropout", [CNN_DROPOUT, 0.0], default=CNN_DROPOUT)
+    filters = _ints(channels)
+    kernels = _ints(kernels_2 if len(filters) == 2 else kernels_3)
+    return {"filters": filters, "kernels": kernels, "activation": activation,
+            "batch_norm": batch_norm, "dropout": dropout, **_regularization(regularization),
+            "schedule": schedule, "optimizer": optimizer}
+
+
+def resnet_space(hp: keras_tuner.HyperParameters) -> dict:
+    """ResNet: blocks per stage, scheduler, activation, optimizer, BN, regularization, dropout,
+    augmentation. Kernel size 5 and filters [64, 128, 256] stay fixed, as in the study."""
+    blocks = hp.Choice("blocks", ["2,2,2", "3,3,3", "1,2,3"], default="2,2,2")
+    schedule = hp.Choice("schedule", ["cosine", "none", "step", "plateau"], default="cosine")
+    activation = hp.Choice("activation", ["leaky_relu", "relu", "elu"], default="leaky_relu")
+    optimizer = hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    batch_norm = hp.Boolean("batch_norm", default=True)
+    regularization = hp.Choice("regularization", REGULARIZATION, default="none")
+    dropout = hp.Boolean("dropout", default=False)
+    augment = hp.Boolean("augment", default=False)
+    return {"blocks": _ints(blocks), "activation": activation, "batch_norm": batch_norm,
+            "dropout": RESNET_DROPOUT if dropout else 0.0, **_regularization(regularization),
+            "schedule": schedule, "optimizer": optimizer, "augment": augment}
+
+
+SPACES: dict[str, Callable[[keras_tuner.HyperParameters], dict]] = {
+    "mlp": mlp_space, "cnn": cnn_space, "resnet": resnet_space,
+}
+
+
+def get(arch: str) -> Callable[[keras_tuner.HyperParameters], dict]:
+    if arch not in SPACES:
+        raise ValueError(f"no search space for {arch!r}; choose from {', '.join(SPACES)}")
+    return SPACES[arch]
+
+
+def hyperparameters(arch: str) -> keras_tuner.HyperParameters:
+    """A HyperParameters object with the whole space registered, every value at its default."""
+    hp = keras_tuner.HyperParameters()
+    get(arch)(hp)
+    return hp
+
+
+def _values(h) -> list:
+    """A hyperparameter's values; a Boolean's are [True, False]."""
+    if isinstance(h, keras_tuner.engine.hyperparameters.Boolean):
+        return [True, False]
+    return list(h.values)
+
+
+def _json_value(value):
+    if isinstance(value, str) and value.replace(",", "").isdigit():
+        return list(_ints(value))
+    return value
+
+
+def describe(arch: str) -> dict[str, dict]:
+    """{name: {"values": [...], "default": ..., "active_when": {parent: [values]} or None}}."""
+    out = {}
+    for h in hyperparameters(arch).space:
+        values = _values(h)
+        condition = None
+        if h.conditions:
+            c = h.conditions[0].get_config()
+            condition = {c["name"]: [_json_value(v) for v in c["values"]]}
+        out[h.name] = {"values": [_json_value(v) for v in values],
+                       "default": _json_value(h.default), "active_when": condition}
+    return out
+
+
+def settings(arch: str, values: dict | None = None) -> dict:
+    """The settings for hyperparameter `values` (missing ones at their defaults).
+
+    Raises:
+        ValueError: a name that is not in the space, or a value it does not offer.
+    """
+    space = describe(arch)
+    hp = hyperparameters(arch)
+    for name, value in (values or {}).items():
+        if name not in space:
+            raise ValueError(f"{name!r} is not a hyperparameter of the {arch} space; "
+                             f"choose from {', '.join(space)}")
+        hp.values[name] = value
+    return get(arch)(hp)
+
+
+def alternatives(arch: str, factors: list[str] | None = None) -> list[tuple[str, object, dict]]:
+    """One-factor-at-a-time arms: (factor, value, hyperparameter values) for every non-default
+    value. A factor that is only active under another choice (CNN kernels for three layers)
+    also sets that parent to the first value that activates it.
+
+    Raises:
+        ValueError: a factor that is not in the space.
+    """
+    space = describe(arch)
+    unknown = [f for f in factors or [] if f not in space]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a factor of the {arch} space; "
+                         f"choose from {', '.join(space)}")
+    hp = hyperparameters(arch)
+    arms = []
+    for h in hp.space:
+        if factors and h.name not in factors:
+            continue
+        values = _values(h)
+        parent = {}
+        if h.conditions:
+            c = h.conditions[0].get_config()
+            if hp.values.get(c["name"]) not in c["values"]:
+                parent = {c["name"]: c["values"][0]}
+        for value in values:
+            if value == h.default:  # the baseline, or (with a parent) the parent's own arm
+                continue
+            arms.append((h.name, value, {**parent, h.name: value}))
+    return arms
