@@ -99,6 +99,10 @@ class CVTuner(base_tuner.BaseTuner):
         record_path = Path(self.get_trial_dir(trial.trial_id)) / "cv.json"
         record = _read_json(record_path) or {"folds": []}
         done = {r["fold"] for r in record["folds"]}
+        # Which tuner ran the trial (KERASTUNER_TUNER_ID in a distributed search): a trial that
+        # ran twice would show two entries here.
+        record.setdefault("ran_by", []).append(self.tuner_id)
+        results.write_json(record_path, record)
         chosen = {k: v for k, v in hp.values.items() if hp.is_active(k) and not k.startswith("tuner/")}
         self._say(f"trial {trial.trial_id}: " + " ".join(f"{k}={v}" for k, v in chosen.items())
                   + (f" (resuming after folds {sorted(done)})" if done else ""))
@@ -154,7 +158,7 @@ def _read_json(path: Path) -> dict | None:
 
 
 TRIAL_COLUMNS = ["trial_id", "status", "score", "score_std", "folds", "seconds", "rss_mb",
-                 "reason"]
+                 "reason", "ran_by"]
 
 
 def trials_frames(run_dir: Path, arch: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -179,7 +183,8 @@ def trials_frames(run_dir: Path, arch: str) -> tuple[pd.DataFrame, pd.DataFrame]
                "score_std": record.get("score_std",
                                        statistics.stdev(scores) if len(scores) > 1 else None),
                "folds": len(folds), "seconds": record.get("seconds"),
-               "rss_mb": record.get("rss_mb"), "reason": reason}
+               "rss_mb": record.get("rss_mb"), "reason": reason,
+               "ran_by": " ".join(record.get("ran_by", []))}
         for name in names:
             row[name] = values.get(name)
         for key in ("tuner/epochs", "tuner/bracket", "tuner/round"):

@@ -1,0 +1,266 @@
+"""Search spaces, HyperModels, the CV-scored search, the ablation and their commands."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import keras
+import keras_tuner
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import cli, data, models, presets, training
+from tuners import ablation, search, spaces
+from tuners.hypermodels import EmnistHyperModel
+from tests.synthetic import write_nist
+
+ARCHS = ["mlp", "cnn", "resnet"]
+
+# SPEC.md's table, transcribed independently of tuners/spaces.py.
+STUDY_SPACES = {
+    "mlp": {"hidden_layers": [3, 4, 5], "units": [32, 64, 128],
+            "schedule": ["none", "step", "plateau"], "activation": ["relu", "elu", "leaky_relu"],
+            "optimizer": ["adam", "sgd", "rmsprop"], "batch_norm": [True, False],
+            "regularization": ["l1", "l2", "none"], "dropout": [True, False],
+            "augment": [True, False]},
+    "cnn": {"channels": [[32, 64], [32, 64, 128]], "kernels_2_layers": [[3, 3], [5, 3]],
+            "kernels_3_layers": [[3, 3, 3], [5, 5, 3], [5, 3, 3]],
+            "schedule": ["cosine", "step"], "activation": ["relu", "elu", "leaky_relu"],
+            "optimizer": ["adam", "sgd", "rmsprop"], "batch_norm": [True, False],
+            "regularization": ["l1", "l2", "none"], "dropout": [0.5, 0.0]},
+    "resnet": {"blocks": [[2, 2, 2], [3, 3, 3], [1, 2, 3]],
+               "schedule": ["cosine", "none", "step", "plateau"],
+               "activation": ["leaky_relu", "relu", "elu"], "optimizer": ["adam", "sgd", "rmsprop"],
+               "batch_norm": [True, False], "regularization": ["l1", "l2", "none"],
+               "dropout": [True, False], "augment": [True, False]},
+}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_space_is_the_studys(arch):
+    described = {name: sorted(map(json.dumps, info["values"]))
+                 for name, info in spaces.describe(arch).items()}
+    assert described == {name: sorted(map(json.dumps, values))
+                         for name, values in STUDY_SPACES[arch].items()}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_default_hyperparameters_build_the_baseline(arch):
+    base = presets.resolve(arch, "baseline")
+    config = EmnistHyperModel(base).config(keras_tuner.HyperParameters())
+    assert config.model == base.model
+    assert config.training == base.training
+
+
+def test_cnn_every_channel_kernel_combination_builds():
+    combos = 0
+    for channels in ["32,64", "32,64,128"]:
+        key = "kernels_2_layers" if channels == "32,64" else "kernels_3_layers"
+        for kernels in STUDY_SPACES["cnn"][key]:
+            kernels = ",".join(map(str, kernels))
+            settings = spaces.settings("cnn", {"channels": channels, key: kernels})
+            assert len(settings["kernels"]) == len(settings["filters"])
+            models.build("cnn", **{k: v for k, v in settings.items()
+                                   if k in models.defaults("cnn")})
+            combos += 1
+    assert combos == 5
+
+
+@pytest.mark.parametrize("layers, dropout", itertools.product([3, 4, 5], [True, False]))
+def test_mlp_dropout_follows_the_depth(layers, dropout):
+    settings = spaces.settings("mlp", {"hidden_layers": layers, "dropout": dropout})
+    assert len(settings["dropout"]) == layers
+    assert settings["dropout"][-1] == 0.0
+    assert all(r == (0.25 if dropout else 0.0) for r in settings["dropout"][:-1])
+    models.build("mlp", **{k: v for k, v in settings.items() if k in models.defaults("mlp")})
+
+
+@pytest.mark.parametrize("blocks", ["2,2,2", "3,3,3", "1,2,3"])
+def test_resnet_blocks_build(blocks):
+    settings = spaces.settings("resnet", {"blocks": blocks})
+    model = models.build("resnet", **{k: v for k, v in settings.items()
+                                      if k in models.defaults("resnet")})
+    assert model.output.shape == (None, 47)
+
+
+def test_settings_refuse_an_unknown_name():
+    with pytest.raises(ValueError, match="not a hyperparameter"):
+        spaces.settings("mlp", {"colour": "blue"})
+
+
+def test_alternatives_cover_every_other_value_once():
+    arms = spaces.alternatives("mlp")
+    expected = sum(len(v) - 1 for v in STUDY_SPACES["mlp"].values())
+    assert len(arms) == expected
+    assert ("activation", "elu", {"activation": "elu"}) in arms
+    cnn = spaces.alternatives("cnn", ["kernels_3_layers"])
+    assert [values for _, _, values in cnn] == [
+        {"channels": "32,64,128", "kernels_3_layers": "5,5,3"},
+        {"channels": "32,64,128", "kernels_3_layers": "5,3,3"}]
+    with pytest.raises(ValueError, match="not a factor"):
+        spaces.alternatives("cnn", ["colour"])
+
+
+# ------------------------------------------------------------------ search on synthetic data
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = write_nist(tmp_path_factory.mktemp("nist"), train_per_class=6)
+    return data.load("balanced", folder, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def _base(epochs=1, folds=2):
+    config = presets.resolve("mlp", "baseline", epochs=epochs, folds=folds)
+    return presets.apply(config, {"batch_size": 64, "learning_rate": 0.01})
+
+
+def _tuner(tmp_path, tiny, max_trials, folds=2, name="random"):
+    oracle = search.make_oracle(name, max_trials=max_trials, epochs=1, seed=1)
+    return search.CVTuner(oracle, EmnistHyperModel(_base(folds=folds)), tiny, folds,
+                          tmp_path / "tune", stream=None)
+
+
+def test_search_scores_every_trial_on_the_same_folds_and_resumes(tmp_path, tiny):
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=2))
+    assert len(trials) == 2 and set(trials["status"]) == {"completed"}
+    assert (trials["folds"] == 2).all()
+    for row in trials.itertuples():
+        assert row.score == pytest.approx(np.mean([row.fold_1, row.fold_2]))
+    folds = pd.read_csv(tmp_path / "tune" / "trial_folds.csv", dtype={"trial_id": str})
+    sizes = folds.groupby("fold")["val_size"].nunique()
+    assert (sizes == 1).all(), "every trial must see the same folds"
+    assert set(spaces.describe("mlp")) <= set(trials.columns)
+
+    # Same directory, a larger budget: the two finished trials stay, one is added.
+    before = (tmp_path / "tune" / "keras_tuner" / "trial_0" / "cv.json").read_text()
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=3))
+    assert len(trials) == 3 and set(trials["status"]) == {"completed"}
+    assert (tmp_path / "tune" / "keras_tuner" / "trial_0" / "cv.json").read_text() == before
+
+
+def test_holdout_search_with_one_fold(tmp_path, tiny):
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=1, folds=1))
+    assert trials["folds"].tolist() == [1] and trials["score_std"].tolist() == [0.0]
+
+
+@pytest.mark.parametrize("name", ["bayesian", "grid", "hyperband"])
+def test_other_stock_oracles_run(tmp_path, tiny, name):
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=2, name=name))
+    assert len(trials) >= 1 and (trials["status"] == "completed").any()
+
+
+def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path, tiny, monkeypatch):
+    real_fit = training.fit
+    calls = {"n": 0}
+
+    def sometimes_nan(model, cfg, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise training.TrainingDiverged("training loss became nan at epoch 1")
+        return real_fit(model, cfg, *args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", sometimes_nan)
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=3))
+    assert trials["status"].tolist().count("failed") == 1
+    assert trials["status"].tolist().count("completed") == 2
+    failed = trials[trials["status"] == "failed"].iloc[0]
+    assert "nan" in failed["reason"]
+
+
+def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
+    search.search(_tuner(tmp_path, tiny, max_trials=2))
+    best = search.best_trial(tmp_path / "tune")
+    values = search.trial_values(best, "mlp")
+    assert set(values) == set(spaces.describe("mlp"))
+    spaces.settings("mlp", values)
+
+
+def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
+    """Keras state is cleared between trials: RSS after the last of 8 trials stays close to
+    the RSS after the second (the first pays for imports and tracing)."""
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=8, folds=1))
+    rss = trials.sort_values("trial_id")["rss_mb"].tolist()
+    assert rss[-1] - rss[1] < 150, rss
+
+
+# ------------------------------------------------------------------ ablation
+
+
+def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
+    base = _base(folds=3)
+    arms = ablation.plan(base, ["activation"])
+    assert [a["id"] for a in arms] == ["baseline", "activation-elu", "activation-leaky_relu"]
+    table = ablation.run_arms(arms, tiny, tmp_path / "abl", stamp={}, stream=None)
+    assert table["baseline"].tolist() == [True, False, False]
+    assert table.loc[0, "delta"] == 0
+    for row in table.iloc[1:].itertuples():
+        diffs = [getattr(row, f"fold_{k}") - table.loc[0, f"fold_{k}"] for k in (1, 2, 3)]
+        assert row.delta == pytest.approx(np.mean(diffs))
+        assert 0 <= row.p_value <= 1 and 0 <= row.test_accuracy <= 1
+    # A second ablation over another factor reuses the trained baseline folder.
+    baseline_folds = (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text()
+    ablation.run_arms(ablation.plan(base, ["batch_norm"]), tiny, tmp_path / "abl", {}, None)
+    assert (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text() == baseline_folds
+
+
+def test_identical_arm_has_p_value_one(tmp_path, tiny):
+    base = _base(folds=2)
+    arms = ablation.plan(base, ["augment"])[:1]
+    twin = dict(arms[0], id="twin", factor="twin", baseline=False)
+    table = ablation.run_arms([arms[0], twin], tiny, tmp_path / "abl", {}, None)
+    assert table.loc[1, "delta"] == 0 and table.loc[1, "p_value"] == 1.0
+
+
+# ------------------------------------------------------------------ commands
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_spaces_json(capsys):
+    code, out, _ = run_cli(capsys, "spaces", "--arch", "cnn", "--json")
+    assert code == 0
+    assert json.loads(out) == STUDY_SPACES["cnn"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["tune", "--arch", "mlp", "--tuner", "genetic"], "--tuner"),
+    (["tune", "--arch", "mlp", "--max-trials", "0"], "--max-trials"),
+    (["tune", "--arch", "mlp", "--folds", "0"], "--folds"),
+    (["ablate", "--arch", "cnn", "--factors", "colour"], "not a factor"),
+    (["ablate", "--arch", "mlp", "--folds", "1"], "--folds"),
+    (["spaces", "--arch", "vit"], "no search space"),
+    (["cv", "--from-trial", "nothing-here"], "--from-trial"),
+])
+def test_tuner_commands_refuse_bad_input(capsys, tmp_path, nist_dir, argv, message):
+    code, _, err = run_cli(capsys, *argv, *(["--data-dir", str(nist_dir), "--results-dir",
+                                             str(tmp_path / "r")] if argv[0] != "spaces" else []))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
+
+
+def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir):
+    common = ["--data-dir", str(nist_dir), "--results-dir", str(tmp_path / "r")]
+    code, out, err = run_cli(capsys, "tune", "--arch", "mlp", "--max-trials", "2", "--folds", "2",
+                             "--epochs", "1", "--run-id", "search", *common)
+    assert code == 0, err
+    trials = pd.read_csv(tmp_path / "r" / "search" / "trials.csv")
+    assert len(trials) == 2
+    config = json.loads((tmp_path / "r" / "search" / "config.json").read_text())
+    assert config["kind"] == "tune" and config["data"]["n_train"] == 282
+
+    code, out, err = run_cli(capsys, "cv", "--from-trial", "search", "--folds", "2",
+                             "--epochs", "1", "--run-id", "from-best", *common)
+    assert code == 0, err
+    run = json.loads((tmp_path / "r" / "from-best" / "config.json").read_text())["run"]
+    best = trials.sort_values("score", ascending=False).iloc[0]
+    assert run["preset"] == f"trial:search/{best['trial_id']}"
+    assert run["model"]["units"] == best["units"]
+    assert run["training"]["optimizer"] == best["optimizer"]
