@@ -5,16 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 
-import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
 import pytest
 
 from benchmark import cli, data, models, presets, training
+from tests.synthetic import write_nist
 from tuners import ablation, search, spaces
 from tuners.hypermodels import EmnistHyperModel
-from tests.synthetic import write_nist
 
 ARCHS = ["mlp", "cnn", "resnet"]
 
