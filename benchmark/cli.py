@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "default: the baseline's")
     tune.add_argument("--batch-size", type=int, help="default: 128")
     tune.add_argument("--run-id", help="default: derived from the search, so a rerun resumes")
+    tune.add_argument("--max-memory-growth", type=int, default=1024, metavar="MB",
+                      help="restart the process between trials (resuming) once it has grown by "
+                      "this much; TensorFlow keeps every traced graph (default: 1024, 0 = never)")
     add_data_options(tune)
 
     ablate = commands.add_parser("ablate", help="the study's one-factor-at-a-time ablation "
@@ -190,6 +193,12 @@ def load_data(args, config):
     from benchmark import data as data_module
 
     data = data_module.load(args.split, args.data_dir, limit=args.limit, seed=args.seed)
+    from benchmark import cv
+
+    try:
+        cv.check_folds(data.y_train, args.folds)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     if config.model.get("num_classes") != len(data.classes):
         config = dataclasses.replace(config, model={**config.model, "num_classes": len(data.classes)})
     return data, config
@@ -333,13 +342,24 @@ def cmd_tune(args) -> int:
         **provenance.stamp(backend)})
     oracle = search.make_oracle(args.tuner, max_trials=args.max_trials,
                                 epochs=config.training.epochs, seed=args.seed)
-    tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir)
+    tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir,
+                           max_growth_mb=args.max_memory_growth or None)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     print(f"emnist-bench tune: {config.arch} with {args.tuner} on {backend}, "
           f"{describe_data(data.fingerprint)}, up to {args.max_trials} trials x "
           f"{args.folds} fold(s) x {config.training.epochs} epochs"
           f"{f' as {role}' if role else ''} -> {store.dir}", file=sys.stderr, flush=True)
-    trials = search.search(tuner)
+    try:
+        trials = search.search(tuner)
+    except search.MemoryBudgetReached as reason:
+        # Everything done is on disk: start again in a fresh process, which resumes the search.
+        print(f"emnist-bench tune: {reason}; restarting the process to release it",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        if args.in_process:  # called as a function (tests): carry on here, without a budget
+            args.max_memory_growth = 0
+            return cmd_tune(args)
+        os.execv(sys.executable, [sys.executable, "-m", "benchmark.cli", *sys.argv[1:]])
     print(f"{run_id}: {search.summary_line(trials)}  ({store.dir / 'trials.csv'})")
     return 0
 
@@ -423,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
+        args.in_process = argv is not None  # main(["cv", ...]) from Python, not the console
         return COMMANDS[args.command](args)
     except UsageError as error:
         print(f"emnist-bench: error: {error}", file=sys.stderr)
@@ -437,6 +458,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(error, (DataError, TrainingDiverged, OSError)):
             print(f"emnist-bench: error: {error}", file=sys.stderr)
+            return 1
+        if isinstance(error, RuntimeError) and "consecutive failures" in str(error):
+            # KerasTuner gives up after too many failed trials; their reasons are in trials.csv
+            print("emnist-bench: error: KerasTuner stopped the search after repeated failed "
+                  "trials; see the reason column of trials.csv", file=sys.stderr)
             return 1
         raise
 

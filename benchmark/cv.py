@@ -35,6 +35,24 @@ def make_splitter(folds: int, seed: int) -> StratifiedKFold:
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
+def check_folds(y: np.ndarray, folds: int) -> None:
+    """Refuse a fold count the data cannot support (every class in every fold; for a holdout,
+    every class in the 20% split).
+
+    Raises:
+        ValueError: one sentence saying how many images the smallest class has.
+    """
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    smallest = int(counts.min())
+    if folds >= 2 and smallest < folds:
+        raise ValueError(f"the smallest class has {smallest} training images, fewer than the "
+                         f"{folds} folds; use fewer folds or a larger --limit")
+    if folds == 1 and (smallest < 2 or int(0.2 * len(y)) < len(counts)):
+        raise ValueError(f"a 20% holdout of {len(y)} images cannot hold all {len(counts)} "
+                         "classes; use a larger --limit")
+
+
 def new_model(config: RunConfig, seed: int) -> keras.Model:
     """A freshly built and compiled model, its weights drawn from the given seed."""
     keras.backend.clear_session()

@@ -35,6 +35,7 @@ BAD_ARGUMENTS = [
     (["cv", "--arch", "mlp", "--preset", "worst"], "unknown preset"),
     (["cv", "--arch", "mlp", "--split", "kanji"], "unknown split"),
     (["cv", "--arch", "mlp", "--folds", "1"], "--folds must be at least 2"),
+    (["cv", "--arch", "mlp", "--folds", "7"], "smallest class has 6"),
     (["cv", "--arch", "mlp", "--epochs", "-1"], "--epochs must be at least 1"),
     (["cv", "--arch", "mlp", "--epochs", "0"], "--epochs must be at least 1"),
     (["cv", "--arch", "mlp", "--batch-size", "0"], "--batch-size"),

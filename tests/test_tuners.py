@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ def _base(epochs=1, folds=2):
 
 
 def _tuner(tmp_path, tiny, max_trials, folds=2, name="random"):
-    oracle = search.make_oracle(name, max_trials=max_trials, epochs=1, seed=1)
+    oracle = search.make_oracle(name, max_trials=max_trials, epochs=1, seed=0)  # the CLI default
     return search.CVTuner(oracle, EmnistHyperModel(_base(folds=folds)), tiny, folds,
                           tmp_path / "tune", stream=None)
 
@@ -178,11 +179,48 @@ def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
 
 
 def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
-    """Keras state is cleared between trials: RSS after the last of 8 trials stays close to
-    the RSS after the second (the first pays for imports and tracing)."""
+    """Keras state is cleared between trials: on JAX and PyTorch, RSS after the last of 8
+    trials stays close to the RSS after the second (the first pays for imports and tracing).
+    TensorFlow keeps its traced graphs (~15 MB per fit); there the tuner reports it (next test)
+    and the command restarts itself (test_tune_restarts_itself_past_its_memory_budget)."""
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("TensorFlow retains traced graphs per fit; covered by the restart tests")
     trials = search.search(_tuner(tmp_path, tiny, max_trials=8, folds=1))
     rss = trials.sort_values("trial_id")["rss_mb"].tolist()
-    assert rss[-1] - rss[1] < 150, rss
+    assert rss[-1] - rss[1] < 100, rss
+
+
+def test_tuner_stops_between_trials_past_its_memory_budget(tmp_path, tiny, monkeypatch):
+    readings = iter([1000.0, 1000.0] + [1600.0] * 20)  # run_trial and on_trial_end read it
+    monkeypatch.setattr(search, "rss_mb", lambda: next(readings))
+    tuner = _tuner(tmp_path, tiny, max_trials=4, folds=2)
+    tuner.max_growth_mb = 500
+    with pytest.raises(search.MemoryBudgetReached, match="grew by 600 MB"):
+        search.search(tuner)
+    trials = search.write_tables(tmp_path / "tune", "mlp")
+    assert trials["status"].tolist() == ["completed", "completed"]  # both kept on disk
+    assert len(search.search(_tuner(tmp_path, tiny, max_trials=4, folds=2))) == 4
+
+
+@pytest.mark.slow
+def test_tune_restarts_itself_past_its_memory_budget(tmp_path):
+    """With a 1 MB budget the command restarts after every trial and still runs each once."""
+    import os
+    import subprocess
+    import sys
+
+    folder = write_nist(tmp_path / "nist", train_per_class=6)
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmark.cli", "tune", "--arch", "mlp", "--max-trials", "3",
+         "--folds", "1", "--epochs", "1", "--max-memory-growth", "1", "--data-dir", str(folder),
+         "--results-dir", str(tmp_path / "r"), "--run-id", "restart"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "restarting the process" in done.stderr
+    trials = pd.read_csv(tmp_path / "r" / "restart" / "trials.csv")
+    assert len(trials) == 3 and set(trials["status"]) == {"completed"}
+    assert (trials["ran_by"] == "tuner0").all()
 
 
 # ------------------------------------------------------------------ ablation
@@ -263,3 +301,10 @@ def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir):
     assert run["preset"] == f"trial:search/{best['trial_id']}"
     assert run["model"]["units"] == best["units"]
     assert run["training"]["optimizer"] == best["optimizer"]
+
+
+def test_same_seed_same_trials(tmp_path, tiny):
+    first = search.search(_tuner(tmp_path / "a", tiny, max_trials=2, folds=2))
+    second = search.search(_tuner(tmp_path / "b", tiny, max_trials=2, folds=2))
+    names = list(spaces.describe("mlp"))
+    assert first[names].astype(str).values.tolist() == second[names].astype(str).values.tolist()

@@ -42,7 +42,8 @@ PROJECT = "keras_tuner"
 
 def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int) -> keras_tuner.Oracle:
     """A stock KerasTuner oracle by name. Hyperband ignores max_trials: its budget is epochs."""
-    common = {"objective": OBJECTIVE, "seed": seed,
+    # KerasTuner treats seed 0 as "no seed" (a random one), so --seed s is oracle seed s + 1.
+    common = {"objective": OBJECTIVE, "seed": seed + 1,
               # a diverged trial is recorded as failed and the search goes on
               "max_consecutive_failed_trials": max(3, max_trials)}
     if name == "random":
@@ -69,6 +70,17 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+class MemoryBudgetReached(Exception):
+    """Raised between trials when the process has grown past its budget.
+
+    TensorFlow keeps the graphs it traced for every model trained in a process, about 15 MB
+    per MLP fit here, even after keras.backend.clear_session() and gc.collect() (a long-known
+    TensorFlow issue, e.g. tensorflow/tensorflow#61791); JAX and PyTorch stay flat. Everything
+    a search has done is on disk by then, so `emnist-bench tune` answers this by starting
+    itself again, which resumes the search with a fresh process.
+    """
+
+
 class CVTuner(base_tuner.BaseTuner):
     """A KerasTuner tuner whose trials are scored by K-fold cross-validation.
 
@@ -79,14 +91,18 @@ class CVTuner(base_tuner.BaseTuner):
         folds: K (1 = holdout).
         run_dir: results/<run-id>; KerasTuner's project lives in run_dir/keras_tuner.
         stream: where progress lines go (None: silent).
+        max_growth_mb: raise MemoryBudgetReached after a trial once resident memory has grown
+            by more than this since the first trial ended (None: never).
     """
 
     def __init__(self, oracle, hypermodel: EmnistHyperModel, data: Dataset, folds: int,
-                 run_dir: Path, stream=STDERR, **kwargs):
+                 run_dir: Path, stream=STDERR, max_growth_mb: float | None = None, **kwargs):
         super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
                          project_name=PROJECT, overwrite=False, **kwargs)
         self.data, self.folds, self.run_dir, self.stream = data, folds, Path(run_dir), stream
         self.splitter = make_splitter(folds, hypermodel.base.seed)
+        self.max_growth_mb = max_growth_mb
+        self._rss_after_first: float | None = None
 
     def _say(self, text: str) -> None:
         if self.stream is not None:
@@ -135,8 +151,15 @@ class CVTuner(base_tuner.BaseTuner):
         return {"val_accuracy": mean}
 
     def on_trial_end(self, trial):
-        super().on_trial_end(trial)
+        super().on_trial_end(trial)  # the oracle records the trial and the tuner state is saved
         write_tables(self.run_dir, self.hypermodel.base.arch)
+        now = rss_mb()
+        if self._rss_after_first is None:
+            self._rss_after_first = now  # imports and first tracing are paid by now
+        elif self.max_growth_mb is not None and now - self._rss_after_first > self.max_growth_mb:
+            raise MemoryBudgetReached(
+                f"resident memory grew by {now - self._rss_after_first:.0f} MB since the first "
+                f"trial (limit {self.max_growth_mb:.0f} MB)")
 
     def on_search_end(self):
         super().on_search_end()

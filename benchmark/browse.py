@@ -1,0 +1,449 @@
+"""Reading a results folder for the app: tables in, tidy frames out, nothing trained.
+
+    streamlit run app.py          # the app that shows these frames (EMNIST_BENCH_RESULTS=DIR)
+
+Every reader takes the results root and a folder name, checks the name against the run-id
+pattern, resolves the path and refuses anything outside the root, and reads only the files
+`results/README.md` documents: CSV, JSON and `misclassified.npz` with pickles refused.
+A folder that cannot be read becomes a `Problem` for the app to show; the others still load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark import results
+
+FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
+BENCH_COMMAND = "emnist-bench bench --backend all --peer"
+ALPHA = 0.05  # a paired t-test p-value under this is called a real difference
+
+# Test accuracy the study reports on the official EMNIST Balanced test split, per architecture,
+# ablation factor and value (SPEC.md, "The report's results"; values as tuners/spaces.py names
+# them). Only the values the report gives a number for; its MLP ablations are qualitative.
+STUDY_TEST_ACCURACY: dict[tuple[str, str, str], float] = {
+    ("cnn", "channels", "32,64"): 0.8699, ("cnn", "channels", "32,64,128"): 0.8877,
+    ("cnn", "kernels_3_layers", "5,5,3"): 0.8922,
+    ("cnn", "activation", "leaky_relu"): 0.8963,
+    ("cnn", "optimizer", "adam"): 0.8963, ("cnn", "optimizer", "rmsprop"): 0.8952,
+    ("cnn", "optimizer", "sgd"): 0.7750,
+    ("cnn", "schedule", "cosine"): 0.8963, ("cnn", "schedule", "step"): 0.8941,
+    ("cnn", "batch_norm", "true"): 0.8963, ("cnn", "batch_norm", "false"): 0.8956,
+    ("cnn", "dropout", "0"): 0.8970, ("cnn", "dropout", "0.5"): 0.8963,
+    ("cnn", "regularization", "none"): 0.8970, ("cnn", "regularization", "l1"): 0.8945,
+    ("cnn", "regularization", "l2"): 0.8940,
+    ("resnet", "blocks", "2,2,2"): 0.9084, ("resnet", "blocks", "1,2,3"): 0.9065,
+    ("resnet", "activation", "leaky_relu"): 0.9084, ("resnet", "activation", "relu"): 0.9060,
+    ("resnet", "activation", "elu"): 0.9044,
+    ("resnet", "optimizer", "adam"): 0.9084, ("resnet", "optimizer", "rmsprop"): 0.9069,
+    ("resnet", "optimizer", "sgd"): 0.3147,
+    ("resnet", "schedule", "cosine"): 0.9084, ("resnet", "schedule", "step"): 0.9078,
+    ("resnet", "batch_norm", "true"): 0.9084, ("resnet", "batch_norm", "false"): 0.1315,
+    ("resnet", "regularization", "none"): 0.9084, ("resnet", "regularization", "l2"): 0.9078,
+    ("resnet", "regularization", "l1"): 0.8913,
+    ("resnet", "dropout", "false"): 0.9084, ("resnet", "dropout", "true"): 0.9072,
+}
+STUDY_LABEL = "study (official Balanced test)"
+
+# Pairs of characters the study names as hard to tell apart (SPEC.md); O/0 is the other classic.
+KNOWN_CONFUSIONS = [("9", "q"), ("O", "0")]
+
+
+@dataclass
+class Problem:
+    """A folder the app could not read, and why."""
+
+    folder: str
+    reason: str
+
+
+@dataclass
+class Catalog:
+    """What a results folder holds: cross-validation runs, searches, ablations, problems."""
+
+    root: str
+    exists: bool
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    searches: list[dict] = field(default_factory=list)
+    ablations: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.runs.empty and not self.searches and not self.ablations
+
+
+# ------------------------------------------------------------------------- paths and caching
+
+
+def folder(root: Path | str, *names: str) -> Path:
+    """The folder `root/names...`, refusing a name that is not a plain run id or that leads
+    outside the root (through `..` or a symbolic link).
+
+    Raises:
+        ValueError: an invalid name or a path outside the root.
+    """
+    base = Path(root).resolve()
+    path = base
+    for name in names:
+        path = path / results.check_run_id(str(name))
+    path = path.resolve()
+    if not path.is_relative_to(base):
+        raise ValueError(f"{'/'.join(names)} is outside the results folder")
+    return path
+
+
+def stamp(root: Path | str) -> tuple:
+    """A cheap signature of the results folder (names, sizes and times of the files the app
+    reads) that changes whenever the suite writes something: the app's cache key."""
+    root = Path(root)
+    if not root.is_dir():
+        return ()
+    entries = []
+    for path in sorted(root.glob("*/*.*")) + sorted(root.glob("*/arms/*/*.*")) + [root / "bench.csv"]:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        entries.append((str(path.relative_to(root)), info.st_mtime_ns, info.st_size))
+    return tuple(entries)
+
+
+def file_stamp(path: Path) -> tuple:
+    """(modification time, size) of one file, or () when it is missing."""
+    try:
+        info = path.stat()
+    except OSError:
+        return ()
+    return info.st_mtime_ns, info.st_size
+
+
+# ------------------------------------------------------------------------- the catalog
+
+
+def read_json(path: Path) -> dict:
+    value = json.loads(path.read_text())
+    if not isinstance(value, dict):
+        raise ValueError(f"{path.name} is not a JSON object")
+    return value
+
+
+def data_label(data: dict) -> str:
+    """e.g. "balanced, official" or "balanced, not official (282 / 94)"."""
+    split = data.get("split") or "?"
+    if data.get("matches_official_sizes"):
+        return f"{split}, official"
+    n_train, n_test = data.get("n_train_used") or data.get("n_train"), data.get("n_test")
+    sizes = f" ({n_train:,} / {n_test:,})" if isinstance(n_train, int) and isinstance(n_test, int) else ""
+    return f"{split}, not official{sizes}"
+
+
+def is_official(data: dict) -> bool:
+    """True for the official EMNIST Balanced split: the only data the study's numbers fit."""
+    return bool(data.get("matches_official_sizes")) and data.get("split") == "balanced"
+
+
+def run_row(root: Path, run_id: str, config: dict) -> dict:
+    """One row of the Runs table: runs.csv's summary plus the data label and digest."""
+    row = results.index_row(results.RunStore(root, run_id))
+    data = config.get("data") or {}
+    row.update(data=data_label(data), official=is_official(data), data_note=data.get("note"),
+               digest=config.get("digest"), run_dir=str(root / run_id))
+    return row
+
+
+def scan(root: Path | str) -> Catalog:
+    """Every run, search and ablation under `root`; a folder that fails becomes a Problem."""
+    root = Path(root)
+    catalog = Catalog(root=str(root), exists=root.is_dir())
+    if not catalog.exists:
+        return catalog
+    rows = []
+    for path in sorted(p for p in root.iterdir() if p.is_dir()):
+        name = path.name
+        if not results.RUN_ID.match(name):
+            continue  # scratch or hidden folders (results/_scratch, .git) are not runs
+        try:
+            path = folder(root, name)
+            if not (path / "config.json").exists():
+                catalog.problems.append(Problem(name, "no config.json (not written yet?)"))
+                continue
+            config = read_json(path / "config.json")
+            kind = config.get("kind", "cv")
+            if kind == "tune":
+                catalog.searches.append(search_summary(path, config))
+            elif kind == "ablate":
+                catalog.ablations.append(ablation_summary(path, config))
+            else:
+                rows.append(run_row(root, name, config))
+        # A broken folder must not hide the others: anything reading it raises is reported.
+        except (ValueError, OSError, KeyError, TypeError, AttributeError) as error:
+            catalog.problems.append(Problem(name, f"{type(error).__name__}: {error}"))
+    columns = [*results.INDEX_COLUMNS, "data", "official", "data_note", "digest", "run_dir"]
+    catalog.runs = pd.DataFrame(rows, columns=columns)
+    return catalog
+
+
+def search_summary(path: Path, config: dict) -> dict:
+    trials = read_trials(path)
+    done = trials[trials["status"] == "completed"] if "status" in trials else trials
+    best = done["score"].max() if "score" in done and not done.empty else None
+    return {"id": path.name, "arch": config.get("arch"), "tuner": config.get("tuner"),
+            "backend": config.get("backend"), "folds": config.get("folds"),
+            "objective": config.get("objective"), "data": data_label(config.get("data") or {}),
+            "trials": len(trials), "completed": len(done), "best_score": best,
+            "created": config.get("created")}
+
+
+def ablation_summary(path: Path, config: dict) -> dict:
+    table = path / "ablations.csv"
+    arms = len(pd.read_csv(table)) if table.exists() else 0
+    data = config.get("data") or {}
+    return {"id": path.name, "arch": config.get("arch"), "backend": config.get("backend"),
+            "data": data_label(data), "official": is_official(data), "arms": arms,
+            "created": config.get("created")}
+
+
+# ------------------------------------------------------------------------- one run's tables
+
+
+def read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    """A CSV, or an empty frame when it is missing or empty (not written yet)."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+
+
+def read_epochs(run_dir: Path) -> pd.DataFrame:
+    """epochs.csv with a `part` column: "fold k" for the folds, "final model" for fold 0."""
+    table = read_csv(run_dir / "epochs.csv")
+    if table.empty:
+        return table
+    table["part"] = np.where(table["fold"] == 0, "final model", "fold " + table["fold"].astype(str))
+    return table
+
+
+def read_test(run_dir: Path) -> dict:
+    path = run_dir / "test.json"
+    return read_json(path) if path.exists() else {}
+
+
+def read_confusion(run_dir: Path) -> pd.DataFrame:
+    """The confusion matrix with characters as index (true) and columns (predicted)."""
+    table = read_csv(run_dir / "confusion.csv", dtype={"true": str}, keep_default_na=False)
+    if table.empty:
+        return table
+    table = table.set_index("true")
+    table.columns = [str(c) for c in table.columns]
+    return table.apply(pd.to_numeric, errors="coerce").fillna(0).astype(int)
+
+
+def read_misclassified(run_dir: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """misclassified.csv and its images (None when the arrays are missing or do not match)."""
+    table = read_csv(run_dir / "misclassified.csv",
+                     dtype={"true_char": str, "predicted_char": str}, keep_default_na=False)
+    path = run_dir / "misclassified.npz"
+    if table.empty or not path.exists():
+        return table, None
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            images, index = arrays["images"], arrays["index"]
+    except (ValueError, OSError, KeyError):  # not an npz, a pickled array, a missing key
+        return table, None
+    if (images.dtype != np.uint8 or images.ndim != 3 or len(images) != len(table)
+            or not np.array_equal(index, table["index"].to_numpy())):
+        return table, None
+    return table, images
+
+
+def read_trials(search_dir: Path) -> pd.DataFrame:
+    return read_csv(search_dir / "trials.csv", dtype={"trial_id": str, "reason": str})
+
+
+# ------------------------------------------------------------------------- derived views
+
+
+def fold_curves(epochs: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """Long form of the cross-validation folds' curves (fold 0, the final model, left out):
+    run, fold, epoch, metric ("loss" or "accuracy"), split ("training" or "validation"), value."""
+    folds = epochs[epochs["fold"] > 0] if not epochs.empty else epochs
+    columns = {"loss": ("loss", "training"), "accuracy": ("accuracy", "training"),
+               "val_loss": ("loss", "validation"), "val_accuracy": ("accuracy", "validation")}
+    parts = []
+    for column, (metric, split) in columns.items():
+        if column in folds:
+            part = folds[["fold", "epoch", column]].rename(columns={column: "value"})
+            parts.append(part.assign(metric=metric, split=split))
+    if not parts:
+        return pd.DataFrame(columns=["run", "fold", "epoch", "value", "metric", "split"])
+    return pd.concat(parts, ignore_index=True).dropna(subset=["value"]).assign(run=run_id)
+
+
+def mean_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """The curves averaged over folds, per run, metric, split and epoch."""
+    keys = ["run", "metric", "split", "epoch"]
+    return curves.groupby(keys, as_index=False)["value"].mean()
+
+
+def normalise(value) -> str:
+    """A factor value as text that compares equal however the CSV typed it ("0.0" == "0")."""
+    text = str(value).strip()
+    if text.lower() in ("true", "false"):
+        return text.lower()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return f"{number:g}" if math.isfinite(number) else text
+
+
+def baseline_value(factor: str, arch: str, settings: dict) -> str | None:
+    """The baseline's value of a factor, read back from its stored settings (the builder's
+    keyword arguments and training values that tuners/spaces.py turns each factor into)."""
+    if factor == "regularization":
+        return "l1" if settings.get("l1") else ("l2" if settings.get("l2") else "none")
+    if factor == "dropout":
+        rate = settings.get("dropout")
+        if arch == "cnn":
+            return normalise(rate)
+        rates = rate if isinstance(rate, list) else [rate or 0]
+        return "true" if any(r for r in rates) else "false"
+    joined = {"channels": "filters", "kernels_2_layers": "kernels", "kernels_3_layers": "kernels",
+              "blocks": "blocks"}
+    if factor in joined:
+        value = settings.get(joined[factor])
+        return ",".join(str(v) for v in value) if isinstance(value, list) else None
+    return normalise(settings[factor]) if factor in settings else None
+
+
+def verdict(p_value, delta) -> str:
+    """Plain words for an arm's paired test against the baseline."""
+    if p_value is None or p_value != p_value:
+        return "no test (too few folds)"
+    if p_value < ALPHA:
+        return "real difference: " + ("better" if delta > 0 else "worse")
+    return "within noise"
+
+
+def baseline_settings(ablate_dir: Path, config: dict, arms: list[str]) -> dict:
+    """The baseline arm's model and training values (its own config.json, else the
+    ablation's `base`)."""
+    run = config.get("base") or {}
+    for arm in arms[:1]:
+        try:
+            run = read_json(folder(ablate_dir, "arms", str(arm)) / "config.json").get("run") or run
+        except (ValueError, OSError):
+            pass  # the shared base configuration is the same baseline
+    return {**(run.get("model") or {}), **(run.get("training") or {})}
+
+
+def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
+    """ablations.csv expanded per factor: one row per (factor, value) with the baseline row
+    repeated under every factor, its value named, a verdict and, for the official Balanced
+    split, the study's number."""
+    table = read_csv(ablate_dir / "ablations.csv", dtype={"value": str, "factor": str},
+                     keep_default_na=False, na_values={"val_accuracy_mean": [""],
+                                                       "p_value": [""], "delta": [""]})
+    if table.empty:
+        return table
+    for column in ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta", "p_value"):
+        if column in table:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
+    arch = str(config.get("arch"))
+    official = is_official(config.get("data") or {})
+    baseline = table[table["baseline"]]
+    settings = baseline_settings(ablate_dir, config, baseline["arm"].tolist())
+    rows = []
+    for factor in [f for f in dict.fromkeys(table.loc[~table["baseline"], "factor"])]:
+        named = baseline_value(factor, arch, settings)
+        for _, row in pd.concat([baseline, table[table["factor"] == factor]]).iterrows():
+            value = named if row["baseline"] else normalise(row["value"])
+            rows.append({**row.to_dict(), "factor": factor, "value": value or "baseline",
+                         "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
+                         "verdict": "baseline" if row["baseline"] else
+                         verdict(row["p_value"], row["delta"]),
+                         "study": STUDY_TEST_ACCURACY.get((arch, factor, value or ""))
+                         if official else None})
+    return pd.DataFrame(rows)
+
+
+def ablation_folds(expanded: pd.DataFrame) -> pd.DataFrame:
+    """One row per (factor, value, fold) with that fold's validation accuracy."""
+    fold_columns = [c for c in expanded.columns if c.startswith("fold_")]
+    long = expanded.melt(id_vars=["factor", "label", "baseline"], value_vars=fold_columns,
+                         var_name="fold", value_name="val_accuracy")
+    long["fold"] = long["fold"].str.removeprefix("fold_")
+    return long.dropna(subset=["val_accuracy"])
+
+
+def confused_pairs(confusion: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The most confused unordered pairs of characters: a, b, a -> b, b -> a, total."""
+    if confusion.empty:
+        return pd.DataFrame(columns=["a", "b", "a as b", "b as a", "total"])
+    chars = list(confusion.columns)
+    counts = confusion.reindex(index=chars, columns=chars, fill_value=0).to_numpy()
+    rows = []
+    for i in range(len(chars)):
+        for j in range(i + 1, len(chars)):
+            total = int(counts[i, j] + counts[j, i])
+            if total:
+                rows.append({"a": chars[i], "b": chars[j], "a as b": int(counts[i, j]),
+                             "b as a": int(counts[j, i]), "total": total})
+    pairs = pd.DataFrame(rows, columns=["a", "b", "a as b", "b as a", "total"])
+    return pairs.sort_values(["total", "a", "b"], ascending=[False, True, True]).head(top)
+
+
+def parallel_coordinates(trials: pd.DataFrame, space: dict) -> pd.DataFrame:
+    """Completed trials in long form for a parallel-coordinates chart: each hyperparameter an
+    axis, each value at its position in the space's value list scaled to 0..1, and the score as
+    the last axis scaled from its minimum to its maximum."""
+    if trials.empty or "score" not in trials:
+        return pd.DataFrame(columns=["trial", "axis", "position", "value", "score"])
+    done = trials[trials["status"] == "completed"] if "status" in trials else trials
+    done = done.dropna(subset=["score"])
+    rows = []
+    axes = [name for name in space if name in done.columns]
+    for _, trial in done.iterrows():
+        for name in axes:
+            values = [normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
+                      for v in space[name].get("values", [])]
+            value = trial[name]
+            if value is None or value != value:  # inactive under this trial's choices
+                continue
+            text = normalise(value)
+            position = values.index(text) / max(len(values) - 1, 1) if text in values else 0.5
+            rows.append({"trial": trial["trial_id"], "axis": name, "position": position,
+                         "value": text, "score": trial["score"]})
+        low, high = done["score"].min(), done["score"].max()
+        rows.append({"trial": trial["trial_id"], "axis": "score", "score": trial["score"],
+                     "position": (trial["score"] - low) / (high - low) if high > low else 0.5,
+                     "value": f"{trial['score']:.4f}"})
+    return pd.DataFrame(rows, columns=["trial", "axis", "position", "value", "score"])
+
+
+def epoch_seconds(epochs: pd.DataFrame) -> float | None:
+    """Median seconds per training epoch of the folds, leaving out each fold's first epoch
+    (it includes compiling the model) when there are later ones."""
+    if epochs.empty or "seconds" not in epochs:
+        return None
+    folds = epochs[epochs["fold"] > 0]
+    later = folds[folds["epoch"] > 1]
+    chosen = later if not later.empty else folds
+    return float(chosen["seconds"].median()) if not chosen.empty else None
+
+
+def backend_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs whose configuration and data (the digest) were run on more than one backend."""
+    if runs.empty:
+        return runs
+    counts = runs.groupby("digest")["backend"].nunique()
+    shared = counts[counts > 1].index
+    return runs[runs["digest"].isin(shared)].sort_values(["digest", "backend"])

@@ -1,0 +1,124 @@
+"""The results browser in a real browser: `streamlit run app.py` on the suite-written fixture,
+every page opened in Debian's headless Chromium through Playwright, screenshots kept in
+tests/_artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never a downloaded browser
+ARTIFACTS = REPO / "tests" / "_artifacts"
+# What each page must have drawn: a Vega-Lite chart (canvas or svg) or images.
+DRAWN = {"Runs": "chart", "Ablations": "chart", "Curves": "chart", "Misclassified": "image",
+         "Confusion": "chart", "Tuning": "chart", "Backends": None}
+CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+IMAGE = '[data-testid="stImage"] img'
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's "
+                       "chromium package (apt-get install chromium) to run the browser test"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app_results):  # noqa: F811
+    """`streamlit run app.py` on the fixture; its URL, once it answers."""
+    port = free_port()
+    env = {**os.environ, "EMNIST_BENCH_RESULTS": str(app_results)}
+    log = ARTIFACTS / "streamlit.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("name", list(DRAWN))
+def test_every_page_draws_in_a_browser(server, browser, name):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/?page={name}")
+        page.get_by_role("heading", name=name.split()[0]).first.wait_for(timeout=30_000)
+        expected = DRAWN[name]
+        if expected == "chart":
+            page.locator(CHART).first.wait_for(timeout=30_000)
+        elif expected == "image":
+            page.locator(IMAGE).first.wait_for(timeout=30_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
+                ".every(img => img.complete && img.naturalWidth > 0)", timeout=30_000)
+        else:
+            page.locator('[data-testid="stAlert"]').first.wait_for(timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(500)  # let Vega finish its last paint before the screenshot
+        page.screenshot(path=str(ARTIFACTS / f"{name.lower()}.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        if expected == "chart":
+            assert page.locator(CHART).count() >= 1
+        if expected == "image":
+            assert page.locator(IMAGE).count() >= 1
+        if name == "Backends":
+            assert "emnist-bench bench --backend all --peer" in page.inner_text("body")
+    finally:
+        page.close()
+
+
+def test_the_sidebar_switches_pages(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(server)
+        page.get_by_role("heading", name="Runs").first.wait_for(timeout=30_000)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Confusion", exact=True).click()
+        page.get_by_role("heading", name="Confusion").first.wait_for(timeout=30_000)
+        page.locator(CHART).first.wait_for(timeout=30_000)
+        assert "page=Confusion" in page.url
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
