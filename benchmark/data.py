@@ -16,6 +16,7 @@ import os
 import shutil
 import struct
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,45 +76,110 @@ class Dataset:
 # --------------------------------------------------------------------------- IDX reading
 
 
-def _open_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it is gzip (by magic, not by name)."""
-    with open(path, "rb") as f:
-        head = f.read(2)
-        f.seek(0)
-        if head != b"\x1f\x8b":
-            return f.read()
+_CHUNK_IMAGES = 1024  # images per read (~0.8 MB): bounds the extra memory of decoding
+
+
+class _Reader:
+    """A binary stream over an IDX file, gunzipping when it is gzip (by magic, not by name).
+
+    `decoded_size` is the decoded length as far as it can be known without reading: the file
+    size for a plain file, the gzip trailer's ISIZE (length mod 2**32) for a gzip file. Every
+    read error becomes a DataError naming the file.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file = open(path, "rb")
+        head = self._file.read(2)
+        size = os.fstat(self._file.fileno()).st_size
+        self.gzipped = head == b"\x1f\x8b"
+        if self.gzipped:
+            if size < 18:
+                self.close()
+                raise DataError(f"{path}: not a readable gzip file (only {size} bytes)")
+            self._file.seek(-4, os.SEEK_END)
+            self.decoded_size = int.from_bytes(self._file.read(4), "little")
+            self._file.seek(0)
+            self._stream = gzip.GzipFile(fileobj=self._file)
+        else:
+            self._file.seek(0)
+            self.decoded_size = size
+            self._stream = self._file
+
+    def read_into(self, buffer: memoryview) -> int:
+        """Fill `buffer` as far as the data goes; return the bytes read."""
+        done = 0
         try:
-            with gzip.GzipFile(fileobj=f) as g:
-                raw = g.read(_MAX_DECODED_BYTES + 1)
-        except (OSError, EOFError, gzip.BadGzipFile) as error:
-            raise DataError(f"{path}: not a readable gzip file ({error})") from None
-    if len(raw) > _MAX_DECODED_BYTES:
-        raise DataError(f"{path}: decompresses to more than {_MAX_DECODED_BYTES:,} bytes")
-    return raw
+            while done < len(buffer):
+                n = self._stream.readinto(buffer[done:])
+                if not n:
+                    break
+                done += n
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(f"{self.path}: not a readable gzip file ({error})") from None
+        return done
+
+    def read(self, n: int) -> bytes:
+        buffer = bytearray(n)
+        return bytes(buffer[: self.read_into(memoryview(buffer))])
+
+    def at_end(self) -> bool:
+        return self.read(1) == b""
+
+    def check_size(self, expected: int, what: str) -> None:
+        """Refuse a header whose promised size the file cannot hold, before allocating it."""
+        if expected > _MAX_DECODED_BYTES:
+            raise DataError(f"{self.path}: header promises {what} ({expected:,} bytes), more "
+                            f"than the {_MAX_DECODED_BYTES:,} any EMNIST file needs")
+        known = expected % 2**32 if self.gzipped else expected
+        if self.decoded_size != known:
+            holds = "decodes to" if self.gzipped else "holds"
+            raise DataError(f"{self.path}: header promises {what} ({expected:,} bytes) but the "
+                            f"file {holds} {self.decoded_size:,} bytes (truncated or padded)")
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def read_idx_images(path: str | os.PathLike) -> np.ndarray:
     """Images from an IDX3 file (gzipped or not), transposed back to upright, uint8 (N, 28, 28).
 
+    The file is decoded in chunks straight into the result, so a file costs its own size in
+    memory once, not twice.
+
     Raises:
         DataError: wrong magic number, wrong image size, or a file shorter/longer than its header.
     """
     path = Path(path)
-    raw = _open_bytes(path)
-    if len(raw) < 16:
-        raise DataError(f"{path}: too short for an IDX image header ({len(raw)} bytes)")
-    magic, count, rows, cols = struct.unpack(">IIII", raw[:16])
-    if magic != IMAGE_MAGIC:
-        raise DataError(f"{path}: magic number {magic}, expected {IMAGE_MAGIC} for IDX images")
-    if (rows, cols) != (SIDE, SIDE):
-        raise DataError(f"{path}: images are {rows}x{cols}, expected {SIDE}x{SIDE}")
-    expected = 16 + count * rows * cols
-    if len(raw) != expected:
-        raise DataError(f"{path}: header promises {count:,} images ({expected:,} bytes) "
-                        f"but the file holds {len(raw):,} bytes (truncated or padded)")
-    images = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows, cols)
-    # NIST stores every EMNIST image transposed; turn it upright once, here.
-    return np.ascontiguousarray(images.transpose(0, 2, 1))
+    with _Reader(path) as reader:
+        header = reader.read(16)
+        if len(header) < 16:
+            raise DataError(f"{path}: too short for an IDX image header ({len(header)} bytes)")
+        magic, count, rows, cols = struct.unpack(">IIII", header)
+        if magic != IMAGE_MAGIC:
+            raise DataError(f"{path}: magic number {magic}, expected {IMAGE_MAGIC} for IDX images")
+        if (rows, cols) != (SIDE, SIDE):
+            raise DataError(f"{path}: images are {rows}x{cols}, expected {SIDE}x{SIDE}")
+        reader.check_size(16 + count * rows * cols, f"{count:,} images")
+        images = np.empty((count, SIDE, SIDE), dtype=np.uint8)
+        chunk = np.empty((min(count, _CHUNK_IMAGES), SIDE, SIDE), dtype=np.uint8)
+        for start in range(0, count, _CHUNK_IMAGES):
+            n = min(_CHUNK_IMAGES, count - start)
+            got = reader.read_into(memoryview(chunk[:n].reshape(-1)))
+            if got != n * SIDE * SIDE:
+                raise DataError(f"{path}: ends after {start + got // (SIDE * SIDE):,} of the "
+                                f"{count:,} images its header promises (truncated)")
+            # NIST stores every EMNIST image transposed; turn it upright once, here.
+            images[start:start + n] = chunk[:n].transpose(0, 2, 1)
+        if not reader.at_end():
+            raise DataError(f"{path}: holds more than the {count:,} images its header promises")
+    return images
 
 
 def read_idx_labels(path: str | os.PathLike) -> np.ndarray:
@@ -123,16 +189,21 @@ def read_idx_labels(path: str | os.PathLike) -> np.ndarray:
         DataError: wrong magic number or a file shorter/longer than its header.
     """
     path = Path(path)
-    raw = _open_bytes(path)
-    if len(raw) < 8:
-        raise DataError(f"{path}: too short for an IDX label header ({len(raw)} bytes)")
-    magic, count = struct.unpack(">II", raw[:8])
-    if magic != LABEL_MAGIC:
-        raise DataError(f"{path}: magic number {magic}, expected {LABEL_MAGIC} for IDX labels")
-    if len(raw) != 8 + count:
-        raise DataError(f"{path}: header promises {count:,} labels but the file holds "
-                        f"{len(raw) - 8:,} (truncated or padded)")
-    return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int32)
+    with _Reader(path) as reader:
+        header = reader.read(8)
+        if len(header) < 8:
+            raise DataError(f"{path}: too short for an IDX label header ({len(header)} bytes)")
+        magic, count = struct.unpack(">II", header)
+        if magic != LABEL_MAGIC:
+            raise DataError(f"{path}: magic number {magic}, expected {LABEL_MAGIC} for IDX labels")
+        reader.check_size(8 + count, f"{count:,} labels")
+        labels = reader.read(count)
+        if len(labels) != count:
+            raise DataError(f"{path}: ends after {len(labels):,} of the {count:,} labels its "
+                            "header promises (truncated)")
+        if not reader.at_end():
+            raise DataError(f"{path}: holds more than the {count:,} labels its header promises")
+    return np.frombuffer(labels, dtype=np.uint8).astype(np.int32)
 
 
 def read_mapping(path: str | os.PathLike) -> dict[int, str]:

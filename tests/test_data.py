@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmark import data
-from tests.synthetic import idx_labels, make_images, write_nist
+from tests.synthetic import idx_images, idx_labels, make_images, write_nist
 
 
 def test_reads_synthetic_balanced_upright(nist_dir):
@@ -165,8 +165,40 @@ def test_garbage_gzip_member(nist_dir):
 def test_header_that_overstates_the_count_is_refused_before_allocating(nist_dir):
     path = nist_dir / "emnist-balanced-train-images-idx3-ubyte.gz"
     _rewrite(path, struct.pack(">IIII", 2051, 2**31, 28, 28) + bytes(784))
-    with pytest.raises(data.DataError, match="truncated"):
+    with pytest.raises(data.DataError, match="header promises 2,147,483,648 images"):
         data.load("balanced", nist_dir)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_a_million_images_claimed_by_a_small_file_are_refused_before_allocating(tmp_path, gz):
+    import tracemalloc
+
+    path = tmp_path / ("images.gz" if gz else "images")
+    _rewrite(path, struct.pack(">IIII", 2051, 10**6, 28, 28) + bytes(784 * 3), gz=gz)
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.DataError, match="header promises 1,000,000 images"):
+            data.read_idx_images(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20  # 784 MB were promised; nothing near that was allocated
+
+
+def test_decoding_holds_the_images_once_not_twice(tmp_path):
+    import tracemalloc
+
+    labels = np.arange(20_000) % 47
+    path = tmp_path / "images.gz"
+    _rewrite(path, idx_images(make_images(labels)))
+    tracemalloc.start()
+    try:
+        images = data.read_idx_images(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert images.nbytes == 20_000 * 784
+    assert peak < 1.25 * images.nbytes, (peak, images.nbytes)
 
 
 def test_missing_folder(tmp_path):
