@@ -23,6 +23,9 @@ from benchmark import results
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
 BENCH_COMMAND = "emnist-bench bench --backend all --peer"
 ALPHA = 0.05  # a paired t-test p-value under this is called a real difference
+VERDICTS = ["baseline", "within noise", "real difference: better", "real difference: worse",
+            "no p-value"]
+NO_VERDICT = VERDICTS[-1]
 
 # Test accuracy the study reports on the official EMNIST Balanced test split, per architecture,
 # ablation factor and value (SPEC.md, "The report's results"; values as tuners/spaces.py names
@@ -50,6 +53,30 @@ STUDY_TEST_ACCURACY: dict[tuple[str, str, str], float] = {
     ("resnet", "dropout", "false"): 0.9084, ("resnet", "dropout", "true"): 0.9072,
 }
 STUDY_LABEL = "study (official Balanced test)"
+# The report's own words per factor (SPEC.md, "The report's results"), numbers or not.
+STUDY_NOTES: dict[tuple[str, str], str] = {
+    ("cnn", "channels"): "[32,64] 0.8699 vs [32,64,128] 0.8877",
+    ("cnn", "kernels_3_layers"): "[5,5,3] 0.8922, the best kernels",
+    ("cnn", "activation"): "LeakyReLU 0.8963, above ReLU and ELU",
+    ("cnn", "optimizer"): "Adam 0.8963, RMSprop 0.8952, SGD 0.7750",
+    ("cnn", "schedule"): "cosine 0.8963 vs StepLR 0.8941",
+    ("cnn", "batch_norm"): "BN 0.8963 vs 0.8956 without",
+    ("cnn", "dropout"): "no dropout 0.8970 vs 0.8963 with 0.5",
+    ("cnn", "regularization"): "none 0.8970, L1 0.8945, L2 0.8940",
+    ("resnet", "blocks"): "[2,2,2] 0.9084, [1,2,3] 0.9065, [3,3,3] no better",
+    ("resnet", "activation"): "LeakyReLU 0.9084, ReLU 0.9060, ELU 0.9044",
+    ("resnet", "optimizer"): "Adam 0.9084, RMSprop 0.9069, SGD 0.3147",
+    ("resnet", "schedule"): "cosine 0.9084 vs StepLR 0.9078",
+    ("resnet", "batch_norm"): "BN 0.9084 vs 0.1315 without",
+    ("resnet", "regularization"): "none 0.9084, L2 0.9078, L1 0.8913",
+    ("resnet", "dropout"): "no dropout 0.9084 vs 0.9072",
+    ("mlp", "units"): "more neurons better", ("mlp", "hidden_layers"): "more layers worse",
+    ("mlp", "schedule"): "a scheduler helps, StepLR most",
+    ("mlp", "activation"): "ELU slightly best",
+    ("mlp", "optimizer"): "SGD with StepLR generalises better than Adam or RMSprop",
+    ("mlp", "batch_norm"): "BN helps", ("mlp", "regularization"): "L1 slightly best",
+    ("mlp", "dropout"): "dropout helps", ("mlp", "augment"): "augmentation slightly hurts",
+}
 
 # Pairs of characters the study names as hard to tell apart (SPEC.md); O/0 is the other classic.
 KNOWN_CONFUSIONS = [("9", "q"), ("O", "0")]
@@ -324,9 +351,10 @@ def baseline_value(factor: str, arch: str, settings: dict) -> str | None:
 
 
 def verdict(p_value, delta) -> str:
-    """Plain words for an arm's paired test against the baseline."""
+    """Plain words for an arm's paired test against the baseline. Without a p-value (fewer than
+    two shared folds, or the very same difference on every fold) there is no verdict."""
     if p_value is None or p_value != p_value:
-        return "no test (too few folds)"
+        return NO_VERDICT
     if p_value < ALPHA:
         return "real difference: " + ("better" if delta > 0 else "worse")
     return "within noise"
@@ -429,6 +457,17 @@ def parallel_coordinates(trials: pd.DataFrame, space: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial", "axis", "position", "value", "score"])
 
 
+def parallel_ticks(space: dict, axes: list[str]) -> pd.DataFrame:
+    """Every value of each hyperparameter axis at its parallel-coordinates position."""
+    rows = []
+    for name in axes:
+        values = [normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
+                  for v in (space.get(name) or {}).get("values", [])]
+        for i, value in enumerate(values):
+            rows.append({"axis": name, "position": i / max(len(values) - 1, 1), "value": value})
+    return pd.DataFrame(rows, columns=["axis", "position", "value"])
+
+
 def epoch_seconds(epochs: pd.DataFrame) -> float | None:
     """Median seconds per training epoch of the folds, leaving out each fold's first epoch
     (it includes compiling the model) when there are later ones."""
@@ -447,3 +486,13 @@ def backend_groups(runs: pd.DataFrame) -> pd.DataFrame:
     counts = runs.groupby("digest")["backend"].nunique()
     shared = counts[counts > 1].index
     return runs[runs["digest"].isin(shared)].sort_values(["digest", "backend"])
+
+
+def latest_bench(bench: pd.DataFrame) -> pd.DataFrame:
+    """bench.csv keeps every measurement; the latest one per architecture, backend, precision
+    and batch size is the one to show."""
+    keys = [c for c in ("arch", "backend", "precision", "batch_size") if c in bench]
+    if not keys:
+        return bench
+    ordered = bench.sort_values("created", kind="stable") if "created" in bench else bench
+    return ordered.drop_duplicates(keys, keep="last").sort_values(keys).reset_index(drop=True)

@@ -189,8 +189,12 @@ def resolve_config(args, arch: str, preset: str, sets: list[str]):
 
 
 def load_data(args, config):
-    """The dataset, and the config with num_classes set from it (e.g. 26 for letters)."""
+    """The dataset, and the config with num_classes set from it (e.g. 26 for letters).
+    The results folder is checked first: an unwritable folder or a full disk stops here."""
     from benchmark import data as data_module
+    from benchmark import results
+
+    results.check_writable(args.results_dir or results.default_root())
 
     data = data_module.load(args.split, args.data_dir, limit=args.limit, seed=args.seed)
     from benchmark import cv
@@ -389,12 +393,18 @@ def cmd_ablate(args) -> int:
           f"{len(arms)} arms x {config.folds} folds x {config.training.epochs} epochs "
           f"-> {store.dir}", file=sys.stderr, flush=True)
     table = ablation.run_arms(arms, data, store.dir, stamp)
-    for row in table.itertuples():
-        p = "" if row.baseline or row.p_value != row.p_value or row.p_value is None \
-            else f"  p {row.p_value:.3f}"
-        delta = "" if row.baseline else f"  delta {row.delta:+.4f}"
-        print(f"{row.factor:<18} {str(row.value):<12} cv {row.val_accuracy_mean:.4f}"
-              f"{delta}{p}  test {row.test_accuracy:.4f}")
+    def number(value, spec):
+        return "-" if value is None or value != value else format(value, spec)
+
+    for row in table.to_dict("records"):
+        if row["status"] == "failed":
+            print(f"{row['factor']:<18} {str(row['value']):<12} failed: {row['reason']}")
+            continue
+        extra = "" if row["baseline"] else (f"  delta {number(row['delta'], '+.4f')}"
+                                            f"  p {number(row['p_value'], '.3f')}")
+        print(f"{row['factor']:<18} {str(row['value']):<12} cv "
+              f"{number(row['val_accuracy_mean'], '.4f')}{extra}  "
+              f"test {number(row['test_accuracy'], '.4f')}")
     print(f"{run_id}: {len(table)} arms  ({store.dir / 'ablations.csv'})")
     return 0
 

@@ -24,7 +24,16 @@ from benchmark import models
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.results import RunStore, update_index
-from benchmark.training import STDERR, FitResult, compile_model, fit, predict, scores, set_seed
+from benchmark.training import (
+    STDERR,
+    FitResult,
+    TrainingDiverged,
+    compile_model,
+    fit,
+    predict,
+    scores,
+    set_seed,
+)
 
 FINAL_EPOCHS_RULE = ("the median over folds of the epoch with the best validation accuracy "
                      "(halves rounded up), trained without early stopping")
@@ -152,19 +161,33 @@ def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDER
 
 
 def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR) -> dict:
-    """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row."""
-    done = store.done_folds()
-    if done and stream is not None:
-        print(f"resuming {store.run_id}: folds {sorted(done)} already done", file=stream)
-    cross_validate(config, data.x_train, data.y_train, make_splitter(config.folds, config.seed),
-                   skip=done, on_fold=store.add_fold, stream=stream)
-    if not store.test_done():
-        epochs = final_epochs(store.read_table("folds.csv"))
-        if stream is not None:
-            print(f"final model: {epochs} epochs on all {len(data.y_train):,} training images",
-                  file=stream, flush=True)
-        outcome = final_evaluation(config, data, epochs, stream)
-        store.write_test(outcome["summary"], outcome["epochs"], outcome["per_class"],
-                         outcome["confusion"], outcome["misclassified"], outcome["images"])
+    """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row.
+
+    The run's folder is locked while this runs (a second process on it gets RunBusy). When the
+    loss becomes NaN or infinite, the reason is stored in failure.json, the finished folds stay,
+    and TrainingDiverged is raised again for the caller to report.
+    """
+    with store.writing():
+        store.clear_failure()
+        done = store.done_folds()
+        if done and stream is not None:
+            print(f"resuming {store.run_id}: folds {sorted(done)} already done", file=stream)
+        try:
+            cross_validate(config, data.x_train, data.y_train,
+                           make_splitter(config.folds, config.seed),
+                           skip=done, on_fold=store.add_fold, stream=stream)
+            if not store.test_done():
+                epochs = final_epochs(store.read_table("folds.csv"))
+                if stream is not None:
+                    print(f"final model: {epochs} epochs on all {len(data.y_train):,} training "
+                          "images", file=stream, flush=True)
+                outcome = final_evaluation(config, data, epochs, stream)
+                store.write_test(outcome["summary"], outcome["epochs"], outcome["per_class"],
+                                 outcome["confusion"], outcome["misclassified"],
+                                 outcome["images"])
+        except TrainingDiverged as error:
+            store.write_failure(str(error))
+            update_index(store.root)
+            raise
     index = update_index(store.root)
     return index[index["run_id"] == store.run_id].iloc[0].to_dict()

@@ -12,11 +12,15 @@ Layout (every column is documented in results/README.md):
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import os
 import re
+import shutil
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +32,7 @@ FOLD_COLUMNS = ["fold", "val_accuracy", "val_loss", "best_epoch", "epochs_run", 
 INDEX_COLUMNS = ["run_id", "arch", "preset", "overrides", "backend", "split", "official_sizes",
                  "n_train", "n_test", "limit", "folds", "folds_done", "epochs", "batch_size",
                  "seed", "cv_mean", "cv_std", "test_accuracy", "test_loss", "final_epochs",
-                 "seconds", "status", "created", "code_version"]
+                 "seconds", "status", "created", "code_version", "reason"]
 
 
 def default_root() -> Path:
@@ -74,6 +78,55 @@ def _plain(value):
     if isinstance(value, (set, tuple)):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class RunBusy(OSError):
+    """Another process is writing the same run folder."""
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, wait: bool = True, busy_message: str = ""):
+    """An exclusive advisory lock (fcntl.flock) on `path` for the duration.
+
+    wait=False raises RunBusy at once when another process holds it. The lock goes with the
+    process, so a killed writer never leaves a stale lock behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise RunBusy(busy_message or f"{path} is locked by another process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+MIN_FREE_MB = 50  # refuse to start a run on a disk with less room than this
+
+
+def check_writable(root: Path | str) -> None:
+    """Fail before any training when the results folder cannot be written or the disk is full.
+
+    Raises:
+        OSError: with a one-sentence message naming the folder.
+    """
+    root = Path(root)
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # probe the nearest folder that exists; create nothing yet
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file")
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise OSError(f"results folder {root} cannot be written ({error.strerror or error})") from None
+    free = shutil.disk_usage(existing).free / 2**20
+    if free < MIN_FREE_MB:
+        raise OSError(f"results folder {root} has only {free:.0f} MB free; "
+                      f"at least {MIN_FREE_MB} MB are needed")
 
 
 class RunStore:
@@ -128,6 +181,24 @@ class RunStore:
     def test_done(self) -> bool:
         return self.path("test.json").exists()
 
+    def writing(self):
+        """Hold the run's lock while training: a second process on the same run is refused."""
+        return locked(self.path(".lock"), wait=False,
+                      busy_message=f"run {self.run_id} is being written by another process; "
+                                   "wait for it or choose another --run-id")
+
+    def write_failure(self, reason: str) -> None:
+        """Record why the run stopped (e.g. the loss became NaN); finished folds are kept."""
+        write_json(self.path("failure.json"), {
+            "reason": reason, "when": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+    def read_failure(self) -> str | None:
+        path = self.path("failure.json")
+        return json.loads(path.read_text())["reason"] if path.exists() else None
+
+    def clear_failure(self) -> None:
+        self.path("failure.json").unlink(missing_ok=True)
+
     def write_test(self, summary: dict, epochs: list[dict], per_class: pd.DataFrame,
                    confusion: pd.DataFrame, misclassified: pd.DataFrame,
                    images: np.ndarray) -> None:
@@ -154,7 +225,8 @@ def index_row(store: RunStore) -> dict:
     accs = folds["val_accuracy"] if not folds.empty else pd.Series(dtype=float)
     seconds = float(folds["seconds"].sum()) if not folds.empty else 0.0
     done = len(folds)
-    status = "complete" if test else ("running" if done else "started")
+    failure = store.read_failure()
+    status = "complete" if test else ("failed" if failure else ("running" if done else "started"))
     return {
         "run_id": store.run_id, "arch": run.get("arch"), "preset": run.get("preset"),
         "overrides": json.dumps(run.get("overrides") or {}, sort_keys=True),
@@ -169,12 +241,18 @@ def index_row(store: RunStore) -> dict:
         "final_epochs": test.get("final_epochs"),
         "seconds": seconds + float(test.get("seconds", 0.0)), "status": status,
         "created": config.get("created"), "code_version": config.get("code_version"),
+        "reason": failure if not test else None,
     }
 
 
 def update_index(root: Path | str) -> pd.DataFrame:
     """Rebuild results/runs.csv from the run folders; a broken run is skipped, not fatal."""
     root = Path(root)
+    with locked(root / ".runs.lock"):  # two writers never interleave their scan and write
+        return _rebuild_index(root)
+
+
+def _rebuild_index(root: Path) -> pd.DataFrame:
     rows = []
     for config in sorted(root.glob("*/config.json")):
         try:

@@ -122,3 +122,16 @@ def test_the_sidebar_switches_pages(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
+
+
+def test_a_link_opens_a_page_on_a_run(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/?page=Misclassified&run=mlp-best")
+        page.locator(IMAGE).first.wait_for(timeout=30_000)
+        assert page.get_by_role("combobox", name="Run").input_value() == "mlp-best"
+        page.goto(f"{server}/?page=Misclassified&run=..%2F..%2Fetc")  # not a run: ignored
+        page.locator(IMAGE).first.wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()

@@ -28,7 +28,7 @@ from scipy import stats
 from benchmark import cv, presets, results
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
-from benchmark.training import STDERR
+from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 
 TEST_NAME = "paired t-test over folds (scipy.stats.ttest_rel, two-sided)"
@@ -73,7 +73,11 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
         if stream is not None:
             what = "baseline" if arm["baseline"] else f"{arm['factor']} = {arm['value']}"
             print(f"arm {number}/{len(arms)}: {what}", file=stream, flush=True)
-        cv.run(config, data, store, stream)
+        try:
+            cv.run(config, data, store, stream)
+        except TrainingDiverged as error:  # recorded in the arm's failure.json; go on
+            if stream is not None:
+                print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)
         table = summarise(arms, root)
         results.write_csv(Path(run_dir) / "ablations.csv", table)
     return table
@@ -91,8 +95,11 @@ def summarise(arms: list[dict], root: Path) -> pd.DataFrame:
         store = results.RunStore(root, arm["id"])
         accs = folds_of(arm)
         test = json.loads(store.path("test.json").read_text()) if store.test_done() else {}
+        failure = store.read_failure() if store.dir.exists() else None
+        status = "complete" if test else ("failed" if failure else "incomplete")
         row = {"factor": arm["factor"], "value": arm["value"], "baseline": arm["baseline"],
-               "arm": arm["id"], "folds": 0 if accs is None else len(accs),
+               "arm": arm["id"], "status": status, "reason": failure or "",
+               "folds": 0 if accs is None else len(accs),
                "val_accuracy_mean": None, "val_accuracy_std": None,
                "test_accuracy": test.get("accuracy"), "delta": None, "p_value": None,
                "test": TEST_NAME}

@@ -223,9 +223,10 @@ def trials_frames(run_dir: Path, arch: str) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def write_tables(run_dir: Path, arch: str) -> pd.DataFrame:
     """Rewrite trials.csv and trial_folds.csv (atomically) from the trial files."""
-    trials, folds = trials_frames(run_dir, arch)
-    results.write_csv(Path(run_dir) / "trials.csv", trials)
-    results.write_csv(Path(run_dir) / "trial_folds.csv", folds)
+    with results.locked(Path(run_dir) / ".tables.lock"):  # workers share the folder
+        trials, folds = trials_frames(run_dir, arch)
+        results.write_csv(Path(run_dir) / "trials.csv", trials)
+        results.write_csv(Path(run_dir) / "trial_folds.csv", folds)
     return trials
 
 

@@ -1,0 +1,118 @@
+"""`emnist-bench bench`: records, bench.csv, the peer's twin models; speed is never asserted."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import pandas as pd
+import pytest
+
+from benchmark import bench, models, presets
+
+BACKEND = keras.backend.backend()
+TINY = ["--seconds", "0.2", "--warmup-seconds", "0"]
+
+
+def run_bench(capsys, *argv):
+    code = bench.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("arch", bench.ARCHS)
+def test_peer_matches_the_keras_model(arch):
+    """Same parameter count (BN running statistics counted as Keras counts them) and FLOPs."""
+    torch_peer = pytest.importorskip("benchmark.torch_peer")
+    model = models.build(arch, **presets.resolve(arch, "best").model)
+    peer = torch_peer.build(arch)
+    assert torch_peer.param_count(peer) == model.count_params()
+    assert torch_peer.forward_flops(peer) == bench.forward_flops(model)
+
+
+def test_forward_flops_of_the_mlp_by_hand():
+    model = models.build("mlp", **presets.resolve("mlp", "best").model)
+    assert bench.forward_flops(model) == 2 * (784 * 128 + 128 * 128 * 2 + 128 * 47)
+
+
+def test_plan_steps_keeps_whole_equal_epochs_within_a_real_epoch():
+    assert bench.plan_steps(1.0, 10.0, None, 128) == (2, 5)  # 10 steps over 2 epochs
+    assert bench.plan_steps(10.0, 1.0, None, 128) == (2, 2)  # MIN_STEPS = 3, rounded up
+    epochs, per_epoch = bench.plan_steps(1e-4, 10.0, None, 128)
+    assert per_epoch * 128 <= bench.EPOCH_IMAGES and epochs * per_epoch >= 100_000
+    assert bench.plan_steps(1.0, 10.0, 7, 128) == (2, 4)  # --steps wins over --seconds
+
+
+@pytest.mark.parametrize("has_bf16, expected", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_precision_follows_the_cpu(monkeypatch, has_bf16, expected):
+    monkeypatch.setattr(bench, "cpu_has_bf16", lambda: has_bf16)
+    assert bench.resolve_precision("auto") == expected
+    assert bench.resolve_precision("float32") == "float32"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--arch", "transformer"], "--arch"),
+    (["--arch", "mlp", "--seconds", "0"], "--seconds"),
+    (["--arch", "mlp", "--batch-size", "0"], "--batch-size"),
+    (["--arch", "mlp", "--precision", "float16"], "--precision"),
+    (["--arch", "mlp", "--backend", "theano"], "--backend"),
+    ([], "--arch"),
+])
+def test_bad_arguments_are_one_line(capsys, argv, message):
+    code, out, err = run_bench(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_failed_worker_is_reported_and_the_rest_kept(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "spawn", lambda spec, folder: {"error": "RuntimeError: boom"})
+    code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", BACKEND, *TINY,
+                               "--results-dir", str(tmp_path))
+    assert code == 1
+    assert "failed: mlp/" in out and "boom" in err
+    assert not (tmp_path / "bench.csv").exists()
+
+
+def check_records(records: list[dict], csv_path, backends: set[str]) -> pd.DataFrame:
+    assert {r["backend"] for r in records} == backends
+    for record in records:
+        assert record["images_per_second"] > 0 and record["ms_per_step"] > 0
+        assert record["peak_memory_mb"] > 0 and record["gflops_per_second"] > 0
+        assert record["train_flops"] == bench.TRAIN_FLOPS_PER_FORWARD * record["forward_flops"]
+    table = pd.read_csv(csv_path)
+    assert list(table.columns) == bench.COLUMNS
+    assert len(table) == len(records) and (table["images_per_second"] > 0).all()
+    assert table["cpu"].notna().all() and table["code_version"].notna().all()
+    return table
+
+
+def test_bench_current_backend_with_peer(capsys, tmp_path):
+    """Keras on this process's backend plus the plain-PyTorch peer, each in its own worker."""
+    pytest.importorskip("torch")
+    code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", BACKEND, "--peer", *TINY,
+                               "--json", "--results-dir", str(tmp_path))
+    assert code == 0, err
+    records = json.loads(out)
+    table = check_records(records, tmp_path / "bench.csv", {BACKEND, bench.PEER})
+    assert set(table["precision"]) == {"float32"} and set(table["batch_size"]) == {128}
+    keras_row = next(r for r in records if r["backend"] == BACKEND)
+    assert keras_row["vs_peer"] > 0 and keras_row["params"] == 140_719
+    assert f"mlp with Keras on {BACKEND}" in err  # progress lines go to stderr
+
+    # A second invocation appends to bench.csv; rows already there are kept.
+    bench.append_rows(tmp_path / "bench.csv", records)
+    assert len(pd.read_csv(tmp_path / "bench.csv")) == 2 * len(records)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="spawns every backend itself: run once, "
+                    "in the tensorflow pass")
+def test_bench_all_backends_mixed_bfloat16_table(capsys, tmp_path):
+    code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", "all", "--precision",
+                               "mixed_bfloat16", "--steps", "2", "--warmup-seconds", "0",
+                               "--results-dir", str(tmp_path))
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "bench.csv")
+    assert set(table["backend"]) == set(bench.BACKENDS)
+    assert set(table["compute_dtype"]) == {"bfloat16"}  # the policy reached the layers
+    assert "img/s" in out and all(b in out for b in bench.BACKENDS)
