@@ -9,7 +9,9 @@ a fresh worker process, because Keras picks its backend once per process and so 
 memory belongs to one configuration alone. A worker builds the `best` preset, trains on random
 uint8 images with `model.fit` until it has compiled and warmed up, then times a second fit:
 its first epoch is not timed, the following ones are (epoch ends are where every backend has
-finished its queued work). The peer is the same architecture as a plain eager PyTorch loop
+finished its queued work). Timed epochs are as long as the warm-up's speed says the budget
+allows, at most one real epoch; timing stops at the first epoch end after the budget is spent
+(at least two epochs), or after the planned epochs with --steps. The peer is the same architecture as a plain eager PyTorch loop
 (`benchmark/torch_peer.py`), timed the same way after its own warm-up.
 
 FLOPs convention: `forward_flops` counts 2 x multiply-adds per image of the Dense and Conv2D
@@ -50,7 +52,7 @@ COLUMNS = [
     "bench_id", "created", "arch", "preset", "backend", "precision", "compute_dtype",
     "batch_size", "images_per_second", "ms_per_step", "epoch_seconds", "vs_peer",
     "peak_memory_mb", "params", "forward_flops", "train_flops", "gflops_per_second",
-    "steps", "timed_seconds", "warmup_seconds", "first_step_seconds", "threads",
+    "steps", "timed_seconds", "warmup_seconds", "first_step_seconds", "threads", "other_cpu",
     "keras_version", "framework_version", "cpu", "cores", "memory_gib", "platform",
     "accelerator", "code_version", "command",
 ]
@@ -151,6 +153,38 @@ def resolve_backends(name: str | None) -> tuple[list[str], list[str]]:
     return [backend], []
 
 
+class OtherWork:
+    """Share of the machine's CPU time that other processes used inside the `with` block: all
+    busy CPU time less our children's (the worker's), over wall time x cores."""
+
+    def __enter__(self) -> OtherWork:
+        self.share = None
+        self.start = self._sample()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        end = self._sample()
+        if self.start and end:
+            wall, busy, ours = (b - a for a, b in zip(self.start, end, strict=True))
+            share = (busy - ours) / (wall * (os.cpu_count() or 1))
+            self.share = round(min(1.0, max(0.0, share)), 3)
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        import resource
+
+        try:
+            import psutil
+
+            cpu = psutil.cpu_times()
+        except (ImportError, OSError):
+            return None
+        idle = cpu.idle + getattr(cpu, "iowait", 0.0)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (time.monotonic(), sum(cpu) - idle - getattr(cpu, "guest", 0.0)
+                - getattr(cpu, "guest_nice", 0.0), children.ru_utime + children.ru_stime)
+
+
 def spawn(spec: dict, folder: Path) -> dict:
     """Run one configuration in a fresh `python -m benchmark.bench --worker` process.
 
@@ -207,8 +241,9 @@ def run(args) -> int:
             label = "plain PyTorch" if kind == "peer" else f"Keras on {backend}"
             print(f"bench [{i}/{len(plan)}]: {arch} with {label}, {precision}, batch "
                   f"{args.batch_size} ...", file=sys.stderr, flush=True)
-            record = spawn({"kind": kind, "arch": arch, "backend": backend,
-                            "precision": precision, **budget}, Path(folder))
+            with OtherWork() as other:  # other work on the machine skews every figure
+                record = spawn({"kind": kind, "arch": arch, "backend": backend,
+                                "precision": precision, **budget}, Path(folder))
             if "error" in record:
                 print(f"bench [{i}/{len(plan)}]: {arch} with {label} failed: {record['error']}",
                       file=sys.stderr, flush=True)
@@ -217,10 +252,11 @@ def run(args) -> int:
             print(f"  {record['images_per_second']:,.0f} img/s, {record['ms_per_step']:.2f} "
                   f"ms/step, peak {record['peak_memory_mb']:,.0f} MB",
                   file=sys.stderr, flush=True)
-            rows.append(to_row(record, base))
-    add_ratios(rows)
+            rows.append(to_row({**record, "other_cpu": other.share}, base))
+            add_ratio(rows)
+            # Stored as each one finishes: an interrupted invocation keeps what it measured.
+            append_rows(root / "bench.csv", rows[-1:])
     if rows:
-        append_rows(root / "bench.csv", rows)
         print(f"emnist-bench bench: {len(rows)} row(s) -> {root / 'bench.csv'}",
               file=sys.stderr, flush=True)
     if args.json:
@@ -251,13 +287,14 @@ def to_row(record: dict, base: dict) -> dict:
     return {column: row.get(column) for column in COLUMNS}
 
 
-def add_ratios(rows: list[dict]) -> None:
-    """vs_peer: images per second over the peer's, same arch, precision and batch size."""
-    peers = {(r["arch"], r["precision"], r["batch_size"]): r["images_per_second"]
-             for r in rows if r["backend"] == PEER}
-    for row in rows:
-        peer = peers.get((row["arch"], row["precision"], row["batch_size"]))
-        row["vs_peer"] = round(row["images_per_second"] / peer, 4) if peer else None
+def add_ratio(rows: list[dict]) -> None:
+    """The last row's vs_peer: its images per second over the peer's (same arch, precision and
+    batch size; the peer is measured first), or None without a peer."""
+    row = rows[-1]
+    peers = [r["images_per_second"] for r in rows if r["backend"] == PEER and
+             (r["arch"], r["precision"], r["batch_size"]) ==
+             (row["arch"], row["precision"], row["batch_size"])]
+    row["vs_peer"] = round(row["images_per_second"] / peers[-1], 4) if peers else None
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:
@@ -289,6 +326,11 @@ def format_table(rows: list[dict], failures: list[str]) -> str:
                          f"{r['batch_size']:>6}{r['images_per_second']:>10,.0f}"
                          f"{r['ms_per_step']:>9.2f}{r['epoch_seconds']:>9.1f}"
                          f"{r['peak_memory_mb']:>9,.0f}{r['gflops_per_second']:>9.1f}{ratio:>9}")
+    busy = [r["other_cpu"] for r in rows if r["other_cpu"] is not None and r["other_cpu"] > 0.1]
+    if busy:
+        lines.append(f"note: other processes used up to {max(busy):.0%} of the machine's CPU "
+                     "while a configuration ran (column other_cpu): such figures are low, "
+                     "PyTorch's most (its threads wait for each other at every op)")
     lines += [f"failed: {failure}" for failure in failures]
     return "\n".join(lines)
 
@@ -302,12 +344,29 @@ def plan_steps(step_seconds: float, seconds: float, steps: int | None,
     """(timed epochs, steps per epoch) for a time budget or a step count.
 
     At least two equal epochs (their ends are the timing points), none longer than a real
-    epoch of EMNIST Balanced, so the data stays at most one epoch's worth of images.
+    epoch of EMNIST Balanced, so the data stays at most one epoch's worth of images. With a
+    time budget only the epoch length is used: timing_done decides when to stop.
     """
     total = steps or max(MIN_STEPS, math.ceil(seconds / max(step_seconds, 1e-6)))
     cap = max(1, EPOCH_IMAGES // batch_size)
     epochs = max(2, math.ceil(total / cap))
     return epochs, math.ceil(total / epochs)
+
+
+def timing_done(epochs_done: int, elapsed: float, epochs: int, seconds: float,
+                steps: int | None) -> bool:
+    """Whether the timed epochs are enough: the planned ones with --steps; else at least two
+    and the time budget spent, so a wrong estimate (the speed of a shared machine changes)
+    gives a window neither much longer nor shorter than asked."""
+    if steps:
+        return epochs_done >= epochs
+    return epochs_done >= 2 and elapsed >= seconds
+
+
+def plan_text(epochs: int, per_epoch: int, seconds: float, steps: int | None) -> str:
+    if steps:
+        return f"{epochs} epochs of {per_epoch} steps"
+    return f"epochs of {per_epoch} steps for {seconds:g} s (at least 2 epochs)"
 
 
 def peak_memory_mb() -> float:
@@ -399,6 +458,9 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
 
         def on_epoch_end(self, epoch, logs=None):
             self.ends.append(time.perf_counter())
+            if timing_done(len(self.ends) - 1, self.ends[-1] - self.ends[0], epochs,
+                           seconds, steps):
+                self.model.stop_training = True
 
     warm = WarmUp()
     model.fit(x, y, batch_size=batch_size, epochs=10**6, verbose=0, callbacks=[warm])
@@ -406,12 +468,12 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
     epochs, per_epoch = plan_steps(estimate, seconds, steps, batch_size)
     n = per_epoch * batch_size
     progress(f"warmed up in {warm.ends[-1] - warm.begin:.1f} s (first step "
-             f"{warm.ends[0] - warm.begin:.1f} s); timing {epochs} x {per_epoch} steps "
-             f"(~{epochs * per_epoch * estimate:.0f} s) after one untimed epoch")
+             f"{warm.ends[0] - warm.begin:.1f} s); timing "
+             f"{plan_text(epochs, per_epoch, seconds, steps)} after one untimed epoch")
     timer = EpochEnds()
     # One untimed epoch first: a new fit builds a new data iterator, so its first steps wait.
-    model.fit(x[:n], y[:n], batch_size=batch_size, epochs=epochs + 1, verbose=0,
-              callbacks=[timer])
+    model.fit(x[:n], y[:n], batch_size=batch_size, epochs=1 + (epochs if steps else 10**6),
+              verbose=0, callbacks=[timer])
     threads = None
     if backend == "torch":
         import torch
@@ -419,7 +481,7 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
         threads = torch.get_num_threads()
     return summarise(
         arch=arch, backend=backend, precision=precision, compute_dtype=compute_dtype,
-        batch_size=batch_size, steps=epochs * per_epoch,
+        batch_size=batch_size, steps=(len(timer.ends) - 1) * per_epoch,
         timed_seconds=timer.ends[-1] - timer.ends[0],
         warmup_seconds=warm.ends[-1] - warm.begin, first_step_seconds=warm.ends[0] - warm.begin,
         params=model.count_params(), forward=forward_flops(model), threads=threads)
@@ -457,16 +519,17 @@ def measure_peer(arch: str, precision: str, batch_size: int, seconds: float,
     estimate = statistics.median(b - a for a, b in zip(ends, ends[1:], strict=False))
     epochs, per_epoch = plan_steps(estimate, seconds, steps, batch_size)
     progress(f"warmed up in {ends[-1] - begin:.1f} s (first step {ends[0] - begin:.1f} s); "
-             f"timing {epochs} x {per_epoch} steps (~{epochs * per_epoch * estimate:.0f} s)")
-    start = time.perf_counter()
-    for _ in range(epochs):
+             f"timing {plan_text(epochs, per_epoch, seconds, steps)}")
+    start, done = time.perf_counter(), 0
+    while not timing_done(done, time.perf_counter() - start, epochs, seconds, steps):
         for xb, yb in epoch(per_epoch):
             step(xb, yb)
+        done += 1
     timed = time.perf_counter() - start
     return summarise(
         arch=arch, backend=PEER, precision=precision,
         compute_dtype="bfloat16" if precision == "mixed_bfloat16" else "float32",
-        batch_size=batch_size, steps=epochs * per_epoch, timed_seconds=timed,
+        batch_size=batch_size, steps=done * per_epoch, timed_seconds=timed,
         warmup_seconds=ends[-1] - begin, first_step_seconds=ends[0] - begin,
         params=torch_peer.param_count(model), forward=torch_peer.forward_flops(model),
         threads=torch.get_num_threads())

@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
     space.add_argument("--backend", choices=BACKENDS)
 
+    from benchmark import bench
+
+    bench.add_parser(commands)
+
     models = commands.add_parser("models", help="list architectures and presets")
     models.add_argument("--backend", choices=BACKENDS)
     models.add_argument("--keys", action="store_true",
@@ -445,8 +449,14 @@ def print_keys() -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from benchmark import bench
+
+    return bench.run(args)
+
+
 COMMANDS = {"cv": cmd_cv, "tune": cmd_tune, "ablate": cmd_ablate, "spaces": cmd_spaces,
-            "models": cmd_models}
+            "bench": cmd_bench, "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from benchmark.training import (
     TrainingDiverged,
     compile_model,
     fit,
+    fresh_state,
     predict,
     scores,
     set_seed,
@@ -64,7 +65,7 @@ def check_folds(y: np.ndarray, folds: int) -> None:
 
 def new_model(config: RunConfig, seed: int) -> keras.Model:
     """A freshly built and compiled model, its weights drawn from the given seed."""
-    keras.backend.clear_session()
+    fresh_state()
     set_seed(seed)
     return compile_model(models.build(config.arch, **config.model), config.training)
 

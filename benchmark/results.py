@@ -47,6 +47,10 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write a file so that a reader sees either the old or the new content, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +60,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for reading by all
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -43,6 +43,13 @@ def test_plan_steps_keeps_whole_equal_epochs_within_a_real_epoch():
     assert bench.plan_steps(1.0, 10.0, 7, 128) == (2, 4)  # --steps wins over --seconds
 
 
+def test_timing_stops_on_the_budget_or_the_asked_steps():
+    assert not bench.timing_done(1, 99.0, 5, 10.0, None)  # two timed epochs at the least
+    assert not bench.timing_done(4, 9.0, 2, 10.0, None)  # the budget, not the estimate, decides
+    assert bench.timing_done(2, 10.5, 5, 10.0, None)
+    assert not bench.timing_done(2, 99.0, 3, 10.0, 7) and bench.timing_done(3, 0.1, 3, 10.0, 7)
+
+
 @pytest.mark.parametrize("has_bf16, expected", [(True, "mixed_bfloat16"), (False, "float32")])
 def test_auto_precision_follows_the_cpu(monkeypatch, has_bf16, expected):
     monkeypatch.setattr(bench, "cpu_has_bf16", lambda: has_bf16)
@@ -83,6 +90,7 @@ def check_records(records: list[dict], csv_path, backends: set[str]) -> pd.DataF
     assert list(table.columns) == bench.COLUMNS
     assert len(table) == len(records) and (table["images_per_second"] > 0).all()
     assert table["cpu"].notna().all() and table["code_version"].notna().all()
+    assert table["other_cpu"].between(0, 1).all()  # how busy the machine was, for the reader
     return table
 
 

@@ -82,7 +82,8 @@ def browser():
 
 @pytest.mark.parametrize("name", list(DRAWN))
 def test_every_page_draws_in_a_browser(server, browser, name):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # Tall, because Streamlit scrolls inside its own container: the screenshot shows the page.
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
     try:
         page.goto(f"{server}/?page={name}")
         page.get_by_role("heading", name=name.split()[0]).first.wait_for(timeout=30_000)

@@ -179,15 +179,16 @@ def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
 
 
 def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
-    """Keras state is cleared between trials: on JAX and PyTorch, RSS after the last of 8
-    trials stays close to the RSS after the second (the first pays for imports and tracing).
+    """Keras state (and JAX's compiled functions) are cleared between trials: on JAX and
+    PyTorch, RSS stays flat over the last five of ten trials.
     TensorFlow keeps its traced graphs (~15 MB per fit); there the tuner reports it (next test)
     and the command restarts itself (test_tune_restarts_itself_past_its_memory_budget)."""
     if keras.backend.backend() == "tensorflow":
         pytest.skip("TensorFlow retains traced graphs per fit; covered by the restart tests")
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=8, folds=1))
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=10, folds=1))
     rss = trials.sort_values("trial_id")["rss_mb"].tolist()
-    assert rss[-1] - rss[1] < 100, rss
+    # A first model of a new kind (augmentation layers) costs a one-off step; after that, flat.
+    assert max(rss[-5:]) - min(rss[-5:]) < 60, rss
 
 
 def test_tuner_stops_between_trials_past_its_memory_budget(tmp_path, tiny, monkeypatch):
