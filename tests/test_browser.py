@@ -41,9 +41,21 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(app_results):  # noqa: F811
     """`streamlit run app.py` on the fixture; its URL, once it answers."""
+    yield from _serve(app_results, "streamlit.log")
+
+
+@pytest.fixture(scope="module")
+def committed_server():
+    """`streamlit run app.py` with no EMNIST_BENCH_RESULTS: the results committed in results/."""
+    yield from _serve(None, "streamlit-committed.log")
+
+
+def _serve(results_dir, log_name):
     port = free_port()
-    env = {**os.environ, "EMNIST_BENCH_RESULTS": str(app_results)}
-    log = ARTIFACTS / "streamlit.log"
+    env = {k: v for k, v in os.environ.items() if k != "EMNIST_BENCH_RESULTS"}
+    if results_dir is not None:
+        env["EMNIST_BENCH_RESULTS"] = str(results_dir)
+    log = ARTIFACTS / log_name
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -82,12 +94,28 @@ def browser():
 
 @pytest.mark.parametrize("name", list(DRAWN))
 def test_every_page_draws_in_a_browser(server, browser, name):
+    _check_page(server, browser, name, ARTIFACTS / f"{name.lower()}.png")
+
+
+@pytest.mark.parametrize("name", list(DRAWN))
+def test_every_page_draws_the_committed_results(committed_server, browser, name):
+    """A fresh clone's `streamlit run app.py` opens on results/ (no environment variable)."""
+    if not any((REPO / "results").glob("*/config.json")):
+        pytest.skip("no committed results in results/ yet")
+    expected = DRAWN[name]
+    if name == "Backends" and (REPO / "results" / "bench.csv").exists():
+        expected = "chart"
+    _check_page(committed_server, browser, name, ARTIFACTS / f"committed-{name.lower()}.png",
+                backends_hint=False, expected=expected)
+
+
+def _check_page(server, browser, name, screenshot, backends_hint=True, expected="default"):
     # Tall, because Streamlit scrolls inside its own container: the screenshot shows the page.
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     try:
         page.goto(f"{server}/?page={name}")
         page.get_by_role("heading", name=name.split()[0]).first.wait_for(timeout=30_000)
-        expected = DRAWN[name]
+        expected = DRAWN[name] if expected == "default" else expected
         if expected == "chart":
             page.locator(CHART).first.wait_for(timeout=30_000)
         elif expected == "image":
@@ -99,13 +127,13 @@ def test_every_page_draws_in_a_browser(server, browser, name):
             page.locator('[data-testid="stAlert"]').first.wait_for(timeout=30_000)
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(500)  # let Vega finish its last paint before the screenshot
-        page.screenshot(path=str(ARTIFACTS / f"{name.lower()}.png"), full_page=True)
+        page.screenshot(path=str(screenshot), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
         if expected == "chart":
             assert page.locator(CHART).count() >= 1
         if expected == "image":
             assert page.locator(IMAGE).count() >= 1
-        if name == "Backends":
+        if name == "Backends" and backends_hint:
             assert "emnist-bench bench --backend all --peer" in page.inner_text("body")
     finally:
         page.close()
