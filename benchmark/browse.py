@@ -22,6 +22,7 @@ from benchmark import results
 
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
 BENCH_COMMAND = "emnist-bench bench --backend all --peer"
+FIGURES = "figures"  # results/figures/: the report's PNGs, not a run
 ALPHA = 0.05  # a paired t-test p-value under this is called a real difference
 VERDICTS = ["baseline", "within noise", "real difference: better", "real difference: worse",
             "no p-value"]
@@ -99,6 +100,7 @@ class Catalog:
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     searches: list[dict] = field(default_factory=list)
     ablations: list[dict] = field(default_factory=list)
+    studies: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -194,7 +196,7 @@ def scan(root: Path | str) -> Catalog:
     rows = []
     for path in sorted(p for p in root.iterdir() if p.is_dir()):
         name = path.name
-        if not results.RUN_ID.match(name):
+        if not results.RUN_ID.match(name) or name == FIGURES:
             continue  # scratch or hidden folders (results/_scratch, .git) are not runs
         try:
             path = folder(root, name)
@@ -207,6 +209,8 @@ def scan(root: Path | str) -> Catalog:
                 catalog.searches.append(search_summary(path, config))
             elif kind == "ablate":
                 catalog.ablations.append(ablation_summary(path, config))
+            elif kind == "study":
+                catalog.studies.append(study_summary(path, config))
             else:
                 rows.append(run_row(root, name, config))
         # A broken folder must not hide the others: anything reading it raises is reported.
@@ -226,6 +230,14 @@ def search_summary(path: Path, config: dict) -> dict:
             "objective": config.get("objective"), "data": data_label(config.get("data") or {}),
             "trials": len(trials), "completed": len(done), "best_score": best,
             "created": config.get("created")}
+
+
+def study_summary(path: Path, config: dict) -> dict:
+    table = read_csv(path / "study.csv")
+    done = int((table["status"] == "complete").sum()) if "status" in table else 0
+    return {"id": path.name, "arch": config.get("arch"), "backend": config.get("backend"),
+            "data": data_label(config.get("data") or {}), "parts": len(table),
+            "complete": done, "created": config.get("created")}
 
 
 def ablation_summary(path: Path, config: dict) -> dict:

@@ -18,8 +18,10 @@ import importlib.util
 import logging
 import os
 import sys
+from pathlib import Path
 
 BACKENDS = ("tensorflow", "jax", "torch")
+STUDY_ARCHES = ("mlp", "cnn", "resnet")
 
 
 class UsageError(Exception):
@@ -101,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--batch-size", type=int, help="default: 128")
     ablate.add_argument("--run-id", help="default: derived from the baseline, so a rerun resumes")
     add_data_options(ablate)
+
+    study = commands.add_parser("study", help="a whole study of an architecture: both presets "
+                                "through CV + test, then the ablation of every factor")
+    study.add_argument("--arch", required=True, help="mlp, cnn, resnet or all")
+    study.add_argument("--factors", help="comma-separated factors to ablate (default: all)")
+    study.add_argument("--folds", type=int, default=5, help="default: 5")
+    study.add_argument("--epochs", type=int, help="epochs per fold (default: each preset's)")
+    study.add_argument("--batch-size", type=int, help="default: 128")
+    add_data_options(study)
+
+    report = commands.add_parser("report", help="write results/REPORT.md and its figures "
+                                 "from the stored results")
+    report.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
 
     space = commands.add_parser("spaces", help="print an architecture's search space")
     space.add_argument("--arch", required=True, help="mlp, cnn or resnet")
@@ -231,6 +246,12 @@ def open_store(args, run_id: str, digest: str, payload: dict):
     return store
 
 
+def results_root(args) -> Path:
+    from benchmark import results
+
+    return Path(args.results_dir or results.default_root())
+
+
 def describe_data(fp: dict) -> str:
     return (f"{fp['split']} ({fp['n_train_used']:,} train / {fp['n_test']:,} test; "
             f"{fp['note']})")
@@ -245,13 +266,21 @@ def cmd_cv(args) -> int:
         config = config_from_trial(args)
     else:
         config = resolve_config(args, args.arch, args.preset, args.set)
+    data, config = load_data(args, config)
+    row = run_cv(args, config, data, backend, args.run_id)
+    cv_std = row["cv_std"] if row["cv_std"] == row["cv_std"] else 0.0
+    print(f"{row['run_id']}: cv {row['cv_mean']:.4f} ± {cv_std:.4f} over {row['folds_done']} "
+          f"folds, test {row['test_accuracy']:.4f}  ({results_root(args) / row['run_id']})")
+    return 0
 
+
+def run_cv(args, config, data, backend: str, run_id: str | None) -> dict:
+    """Cross-validate and test one configuration in its run folder (resuming); runs.csv's row."""
     from benchmark import cv, provenance
 
-    data, config = load_data(args, config)
     digest = config.digest(data.fingerprint["sha256"])
     preset = config.preset.replace(":", "-").replace("/", "-")
-    run_id = args.run_id or f"{config.arch}-{preset}-{backend}-{digest}"
+    run_id = run_id or f"{config.arch}-{preset}-{backend}-{digest}"
     store = open_store(args, run_id, digest, {
         "kind": "cv", "run": config.to_dict(), "data": data.fingerprint,
         **provenance.stamp(backend), "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
@@ -260,17 +289,12 @@ def cmd_cv(args) -> int:
           f"{config.training.epochs} epochs -> {store.dir}", file=sys.stderr, flush=True)
     if store.test_done():
         print(f"run {run_id} is already complete", file=sys.stderr)
-    row = cv.run(config, data, store)
-    cv_std = row["cv_std"] if row["cv_std"] == row["cv_std"] else 0.0
-    print(f"{run_id}: cv {row['cv_mean']:.4f} ± {cv_std:.4f} over {row['folds_done']} folds, "
-          f"test {row['test_accuracy']:.4f}  ({store.dir})")
-    return 0
+    return cv.run(config, data, store)
 
 
 def config_from_trial(args):
     """--from-trial TUNE_RUN[:TRIAL]: a search's trial (default: its best) as a cv run."""
     import json
-    from pathlib import Path
 
     from benchmark import presets, results
     from tuners import search, spaces
@@ -280,7 +304,7 @@ def config_from_trial(args):
         results.check_run_id(run_id)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    run_dir = Path(args.results_dir or results.default_root()) / run_id
+    run_dir = results_root(args) / run_id
     try:
         tune = json.loads((run_dir / "config.json").read_text())
     except (OSError, ValueError):
@@ -376,27 +400,10 @@ def cmd_ablate(args) -> int:
     check_budget(args, min_folds=2)
     backend = choose_backend(args.backend)
     config = resolve_config(args, args.arch, "baseline", [])
-    from benchmark import provenance
-    from tuners import ablation
-
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
-    try:
-        arms = ablation.plan(config, factors)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    check_factors(config, factors)
     data, config = load_data(args, config)
-    if config.model["num_classes"] != arms[0]["config"].model["num_classes"]:
-        arms = ablation.plan(config, factors)
-    digest = config.digest(data.fingerprint["sha256"])
-    run_id = args.run_id or f"ablate-{config.arch}-{backend}-{digest}"
-    stamp = provenance.stamp(backend)
-    store = open_store(args, run_id, digest, {
-        "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
-        "test": ablation.TEST_NAME, **stamp})
-    print(f"emnist-bench ablate: {config.arch} on {backend}, {describe_data(data.fingerprint)}, "
-          f"{len(arms)} arms x {config.folds} folds x {config.training.epochs} epochs "
-          f"-> {store.dir}", file=sys.stderr, flush=True)
-    table = ablation.run_arms(arms, data, store.dir, stamp)
+    run_id, table = run_ablation(args, config, data, backend, factors, args.run_id)
     def number(value, spec):
         return "-" if value is None or value != value else format(value, spec)
 
@@ -409,8 +416,91 @@ def cmd_ablate(args) -> int:
         print(f"{row['factor']:<18} {str(row['value']):<12} cv "
               f"{number(row['val_accuracy_mean'], '.4f')}{extra}  "
               f"test {number(row['test_accuracy'], '.4f')}")
-    print(f"{run_id}: {len(table)} arms  ({store.dir / 'ablations.csv'})")
+    print(f"{run_id}: {len(table)} arms  ({results_root(args) / run_id / 'ablations.csv'})")
     return 0
+
+
+def check_factors(config, factors: list[str] | None) -> None:
+    """Refuse a factor outside the architecture's space before any data is loaded."""
+    from tuners import ablation
+
+    try:
+        ablation.plan(config, factors)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def run_ablation(args, config, data, backend: str, factors: list[str] | None,
+                 run_id: str | None):
+    """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv)."""
+    from benchmark import provenance
+    from tuners import ablation
+
+    arms = ablation.plan(config, factors)
+    digest = config.digest(data.fingerprint["sha256"])
+    run_id = run_id or f"ablate-{config.arch}-{backend}-{digest}"
+    stamp = provenance.stamp(backend)
+    store = open_store(args, run_id, digest, {
+        "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
+        "test": ablation.TEST_NAME, **stamp})
+    print(f"emnist-bench ablate: {config.arch} on {backend}, {describe_data(data.fingerprint)}, "
+          f"{len(arms)} arms x {config.folds} folds x {config.training.epochs} epochs "
+          f"-> {store.dir}", file=sys.stderr, flush=True)
+    return run_id, ablation.run_arms(arms, data, store.dir, stamp)
+
+
+def cmd_study(args) -> int:
+    check_budget(args, min_folds=2)
+    arches = list(STUDY_ARCHES) if args.arch == "all" else [args.arch]
+    if args.arch != "all" and args.arch not in STUDY_ARCHES:
+        raise UsageError(f"unknown architecture {args.arch!r}; choose from "
+                         f"{', '.join(STUDY_ARCHES)} or all")
+    backend = choose_backend(args.backend)
+    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    bases = {arch: resolve_config(args, arch, "baseline", []) for arch in arches}
+    for base in bases.values():
+        check_factors(base, factors)
+    for arch in arches:
+        study_one(args, bases[arch], backend, factors)
+    return 0
+
+
+def study_one(args, base, backend: str, factors: list[str] | None) -> None:
+    """One architecture's study: its baseline and best presets, then its ablation."""
+    from benchmark import provenance, study
+
+    data, base = load_data(args, base)
+    best = resolve_config_for(args, base, "best")
+    same = best.model == base.model and best.training == base.training
+    digest = base.digest(data.fingerprint["sha256"] + "study" + ",".join(factors or []))
+    store = open_store(args, f"study-{base.arch}-{backend}-{digest}", digest, {
+        "kind": "study", "arch": base.arch, "factors": factors or "all",
+        "budget": {"folds": base.folds, "epochs": args.epochs, "limit": args.limit,
+                   "batch_size": args.batch_size, "seed": args.seed, "split": args.split},
+        "base": base.to_dict(), "data": data.fingerprint, **provenance.stamp(backend)})
+    print(f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "
+          f"-> {store.dir}", file=sys.stderr, flush=True)
+
+    def best_part():
+        if same:  # the study's ResNet: baseline and best are one configuration, trained once
+            return {**study.cv_part(run_cv(args, base, data, backend, None)),
+                    "reason": "same model and training as the baseline (shared run)"}
+        return study.cv_part(run_cv(args, best, data, backend, None))
+
+    table = study.run(store, {
+        "baseline": lambda: study.cv_part(run_cv(args, base, data, backend, None)),
+        "best": best_part,
+        "ablation": lambda: study.ablation_part(
+            *run_ablation(args, base, data, backend, factors, None)),
+    })
+    print(study.summary_text(store.run_id, table))
+
+
+def resolve_config_for(args, base, preset: str):
+    """`preset` at the same budget and data as `base` (its num_classes too)."""
+    config = resolve_config(args, base.arch, preset, [])
+    return dataclasses.replace(config, model={**config.model,
+                                              "num_classes": base.model["num_classes"]})
 
 
 def cmd_models(args) -> int:
@@ -449,14 +539,26 @@ def print_keys() -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from benchmark import report
+
+    root = results_root(args)
+    if not root.is_dir():
+        raise UsageError(f"no results folder at {root}; run `emnist-bench study --arch mlp` "
+                         "first, or pass --results-dir")
+    path = report.build(root)
+    print(f"wrote {path} and {root / report.FIGURES}/")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from benchmark import bench
 
     return bench.run(args)
 
 
-COMMANDS = {"cv": cmd_cv, "tune": cmd_tune, "ablate": cmd_ablate, "spaces": cmd_spaces,
-            "bench": cmd_bench, "models": cmd_models}
+COMMANDS = {"cv": cmd_cv, "tune": cmd_tune, "ablate": cmd_ablate, "study": cmd_study, "report": cmd_report,
+            "spaces": cmd_spaces, "bench": cmd_bench, "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """A small results folder for the app's tests, written by the real suite on synthetic data.
 
-Two cross-validation runs, a two-trial search and a one-factor ablation: every kind of
+Two cross-validation runs, a two-trial search, a one-factor ablation and a study (its own
+presets and a one-factor ablation): every kind of
 folder the app reads, made by `emnist-bench` itself rather than by hand. Building it takes
 about half a minute, so it is built once per test session and shared by the app's tests.
 """
@@ -22,6 +23,7 @@ COMMANDS = [
     ["cv", "--arch", "mlp", "--preset", "baseline", *COMMON, "--run-id", "mlp-baseline"],
     ["tune", "--arch", "mlp", "--max-trials", "2", *COMMON, "--run-id", "tune-mlp"],
     ["ablate", "--arch", "mlp", "--factors", "activation", *COMMON, "--run-id", "ablate-mlp"],
+    ["study", "--arch", "mlp", "--factors", "batch_norm", *COMMON],
 ]
 
 

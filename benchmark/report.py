@@ -1,0 +1,546 @@
+"""`emnist-bench report`: results/REPORT.md and its figures, generated from the stored results.
+
+    emnist-bench report                 # reads results/, writes results/REPORT.md + figures/
+
+Nothing is trained and no number is typed: every figure comes from the run, ablation, study
+and bench tables under the results folder, read through benchmark.browse (the app's reader).
+Every table names the data each number came from (split, official or not, sizes) and its
+budget (folds x epochs, --limit). The study's own numbers (SPEC.md) appear only as the
+"study" column of the claims table, and a ByMerge-derived result is never compared with them
+as if it were an EMNIST Balanced one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from benchmark import browse, provenance, results  # noqa: E402
+
+FIGURES = browse.FIGURES  # results/figures/
+ARCH_ORDER = ["mlp", "cnn", "resnet"]
+NAMES = {"mlp": "MLP", "cnn": "CNN", "resnet": "ResNet"}
+
+# The study's claims (SPEC.md, "The report's results"). A comparison claim says arm `a` scores
+# above arm `b` of the architecture's ablation ("baseline" is the baseline arm; the others are
+# tuners.ablation.arm_id names). `sign` -1 claims a is below b.
+COMPARISONS = [
+    ("cnn", "Three conv layers [32,64,128] beat two [32,64]", "channels-32.64.128", "baseline", 1,
+     "0.8877 vs 0.8699"),
+    ("cnn", "Kernels [5,5,3] beat [3,3,3] (three layers)", "kernels_3_layers-5.5.3",
+     "channels-32.64.128", 1, "0.8922, the best kernels"),
+    ("cnn", "LeakyReLU beats ReLU", "activation-leaky_relu", "baseline", 1, "0.8963 > ReLU"),
+    ("cnn", "LeakyReLU beats ELU", "activation-leaky_relu", "activation-elu", 1, "0.8963 > ELU"),
+    ("cnn", "Adam beats RMSprop", "baseline", "optimizer-rmsprop", 1, "0.8963 vs 0.8952"),
+    ("cnn", "Adam beats SGD by far", "baseline", "optimizer-sgd", 1, "0.8963 vs 0.7750"),
+    ("cnn", "Cosine annealing beats StepLR", "baseline", "schedule-step", 1, "0.8963 vs 0.8941"),
+    ("cnn", "Batch norm helps", "baseline", "batch_norm-False", 1, "0.8963 vs 0.8956"),
+    ("cnn", "No dropout beats dropout 0.5", "dropout-0.0", "baseline", 1, "0.8970 vs 0.8963"),
+    ("cnn", "No regularization beats L1", "baseline", "regularization-l1", 1, "0.8970 vs 0.8945"),
+    ("cnn", "No regularization beats L2", "baseline", "regularization-l2", 1, "0.8970 vs 0.8940"),
+    ("resnet", "Blocks [2,2,2] beat [1,2,3]", "baseline", "blocks-1.2.3", 1, "0.9084 vs 0.9065"),
+    ("resnet", "Blocks [3,3,3] are no better than [2,2,2]", "blocks-3.3.3", "baseline", -1,
+     "no better"),
+    ("resnet", "LeakyReLU beats ReLU", "baseline", "activation-relu", 1, "0.9084 vs 0.9060"),
+    ("resnet", "ReLU beats ELU", "activation-relu", "activation-elu", 1, "0.9060 vs 0.9044"),
+    ("resnet", "Adam beats RMSprop", "baseline", "optimizer-rmsprop", 1, "0.9084 vs 0.9069"),
+    ("resnet", "Adam beats SGD by far", "baseline", "optimizer-sgd", 1, "0.9084 vs 0.3147"),
+    ("resnet", "Cosine annealing beats StepLR", "baseline", "schedule-step", 1, "0.9084 vs 0.9078"),
+    ("resnet", "Batch norm is essential", "baseline", "batch_norm-False", 1, "0.9084 vs 0.1315"),
+    ("resnet", "No regularization beats L2", "baseline", "regularization-l2", 1, "0.9084 vs 0.9078"),
+    ("resnet", "L2 beats L1", "regularization-l2", "regularization-l1", 1, "0.9078 vs 0.8913"),
+    ("resnet", "No dropout beats dropout", "baseline", "dropout-True", 1, "0.9084 vs 0.9072"),
+    ("mlp", "More neurons: 128 beat 64", "baseline", "units-64", 1, "qualitative"),
+    ("mlp", "More neurons: 64 beat 32", "units-64", "units-32", 1, "qualitative"),
+    ("mlp", "More layers are worse: 3 beat 4", "baseline", "hidden_layers-4", 1, "qualitative"),
+    ("mlp", "More layers are worse: 4 beat 5", "hidden_layers-4", "hidden_layers-5", 1,
+     "qualitative"),
+    ("mlp", "A scheduler helps: StepLR beats none", "schedule-step", "baseline", 1, "qualitative"),
+    ("mlp", "StepLR beats ReduceLROnPlateau", "schedule-step", "schedule-plateau", 1,
+     "qualitative"),
+    ("mlp", "ELU beats ReLU", "activation-elu", "baseline", 1, "qualitative"),
+    ("mlp", "ELU beats LeakyReLU", "activation-elu", "activation-leaky_relu", 1, "qualitative"),
+    ("mlp", "SGD beats Adam", "optimizer-sgd", "baseline", 1, "qualitative"),
+    ("mlp", "SGD beats RMSprop", "optimizer-sgd", "optimizer-rmsprop", 1, "qualitative"),
+    ("mlp", "Batch norm helps", "baseline", "batch_norm-False", 1, "qualitative"),
+    ("mlp", "L1 beats L2", "baseline", "regularization-l2", 1, "qualitative"),
+    ("mlp", "L1 beats no regularization", "baseline", "regularization-none", 1, "qualitative"),
+    ("mlp", "Dropout helps", "baseline", "dropout-False", 1, "qualitative"),
+    ("mlp", "Augmentation slightly hurts", "baseline", "augment-True", 1, "qualitative"),
+]
+# The study's final test accuracies (official Balanced test split).
+FINAL = {"mlp": 0.8614, "cnn": 0.8970, "resnet": 0.9084}
+
+
+# ------------------------------------------------------------------------- statistics
+
+
+def paired(a: pd.Series, b: pd.Series) -> dict:
+    """Mean and paired t-test of a - b over the folds both have."""
+    common = a.index.intersection(b.index)
+    diff = (a[common] - b[common]).astype(float)
+    out = {"a": float(a[common].mean()) if len(common) else None,
+           "b": float(b[common].mean()) if len(common) else None,
+           "delta": float(diff.mean()) if len(common) else None, "folds": len(common),
+           "p_value": None}
+    if len(common) > 1 and not np.allclose(diff, diff.iloc[0]):
+        out["p_value"] = float(stats.ttest_rel(a[common], b[common]).pvalue)
+    return out
+
+
+def claim_verdict(test: dict, sign: int) -> str:
+    """agrees / contradicts (p < ALPHA, the sign as claimed or not) / within noise."""
+    if test["folds"] < 2 or test["p_value"] is None:
+        return "not enough folds" if test["folds"] < 2 else "within noise (identical folds)"
+    if test["p_value"] >= browse.ALPHA:
+        return "within noise"
+    return "agrees" if np.sign(test["delta"]) == sign else "contradicts"
+
+
+# ------------------------------------------------------------------------- reading
+
+
+def studies(root: Path) -> pd.DataFrame:
+    """Every study folder's study.csv, with its arch, backend, data and budget."""
+    frames = []
+    for path in sorted(root.glob("*/study.csv")):
+        config = browse.read_json(path.parent / "config.json")
+        table = browse.read_csv(path)
+        if table.empty:
+            continue
+        budget = config.get("budget") or {}
+        table.insert(0, "study", path.parent.name)
+        table.insert(1, "arch", config.get("arch"))
+        table.insert(2, "backend", config.get("backend"))
+        table.insert(3, "data", browse.data_label(config.get("data") or {}))
+        table.insert(4, "budget", budget_text(budget.get("folds"), budget.get("epochs"),
+                                              budget.get("limit")))
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def budget_text(folds, epochs, limit) -> str:
+    def given(value):
+        return value is not None and value == value
+
+    text = f"{int(folds)} folds" if given(folds) else "? folds"
+    text += f" x {int(epochs)} epochs" if given(epochs) else " x preset epochs"
+    return text + (f", --limit {int(limit):,}" if given(limit) else "")
+
+
+def complete_runs(catalog: browse.Catalog) -> pd.DataFrame:
+    runs = catalog.runs
+    if runs.empty:
+        return runs
+    runs = runs[runs["status"] == "complete"].copy()
+    runs["budget"] = [budget_text(f, e, lim) for f, e, lim in
+                      zip(runs["folds"], runs["epochs"], runs["limit"], strict=True)]
+    return runs
+
+
+def fold_accuracies(run_dir: Path) -> pd.Series:
+    folds = browse.read_csv(Path(run_dir) / "folds.csv")
+    if folds.empty:
+        return pd.Series(dtype=float)
+    return folds.set_index("fold")["val_accuracy"].sort_index()
+
+
+def representative(runs: pd.DataFrame, arch: str, preset: str = "best") -> pd.Series | None:
+    """The run of an architecture's preset to report: official data first, then the most
+    training images, then the most folds, then the newest."""
+    chosen = runs[(runs["arch"] == arch) & (runs["preset"] == preset)]
+    if chosen.empty:
+        return None
+    chosen = chosen.assign(_official=chosen["official"].astype(bool))
+    chosen = chosen.sort_values(["_official", "n_train", "folds", "created"], ascending=False)
+    return chosen.iloc[0]
+
+
+def ablations_by_arch(root: Path, catalog: browse.Catalog) -> dict[str, list[dict]]:
+    """Per architecture its ablations, the one to judge a claim on first: official data, then
+    the most training images, then the most arms, then the newest."""
+    found: dict[str, list[dict]] = {}
+    for summary in catalog.ablations:
+        path = browse.folder(root, summary["id"])
+        config = browse.read_json(path / "config.json")
+        n_train = (config.get("data") or {}).get("n_train_used") or 0
+        key = (browse.is_official(config.get("data") or {}), n_train, summary["arms"],
+               str(summary.get("created")))
+        found.setdefault(summary["arch"], []).append(
+            {"key": key, "id": summary["id"], "path": path, "config": config})
+    return {arch: sorted(items, key=lambda a: a["key"], reverse=True)
+            for arch, items in found.items()}
+
+
+def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
+    arm_dir = ablation["path"] / "arms" / arm
+    return fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
+
+
+# ------------------------------------------------------------------------- figures
+
+
+def save(fig, root: Path, name: str) -> str:
+    """Write a figure under results/figures/ (atomically); its path relative to REPORT.md."""
+    folder = root / FIGURES
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.tmp.png"
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(folder / name)
+    return f"{FIGURES}/{name}"
+
+
+def presets_figure(root: Path, table: pd.DataFrame) -> str | None:
+    if table.empty:
+        return None
+    labels = [f"{NAMES.get(r.arch, r.arch)} {r.preset} ({r.backend})\n{r.data}\n{r.budget}"
+              for r in table.itertuples()]
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(table)), 4.5))
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["cv_mean"], 0.4, yerr=table["cv_std"].fillna(0), capsize=3,
+           label="CV mean ± std (validation)")
+    ax.bar(x + 0.2, table["test_accuracy"], 0.4, label="test")
+    ax.set_xticks(x, labels, fontsize=6, rotation=35, ha="right")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("Baseline and best presets")
+    return save(fig, root, "presets.png")
+
+
+def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame) -> str | None:
+    arms = table[~table["baseline"]].dropna(subset=["delta"])
+    if arms.empty:
+        return None
+    fold_columns = [c for c in table.columns if c.startswith("fold_")]
+    base = table[table["baseline"]][fold_columns].iloc[0]
+    spread = [float(np.nanstd((row[fold_columns] - base).astype(float), ddof=1))
+              if row[fold_columns].notna().sum() > 1 else 0.0 for _, row in arms.iterrows()]
+    colours = {"real difference: better": "tab:green", "real difference: worse": "tab:red"}
+    verdicts = [browse.verdict(p, d) for p, d in zip(arms["p_value"], arms["delta"], strict=True)]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(arms) + 1.2))
+    y = np.arange(len(arms))
+    ax.barh(y, arms["delta"], xerr=spread, capsize=2,
+            color=[colours.get(v, "tab:gray") for v in verdicts])
+    ax.set_yticks(y, [f"{f} = {v}" for f, v in zip(arms["factor"], arms["value"], strict=True)],
+                  fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("validation accuracy minus the baseline's, same folds (mean ± std)")
+    ax.set_title(f"{NAMES.get(arch, arch)} ablation: green/red = paired t-test p < "
+                 f"{browse.ALPHA}, grey = within noise", fontsize=9)
+    return save(fig, root, f"{name}.png")
+
+
+def confusion_figure(root: Path, arch: str, run_dir: Path, pairs: pd.DataFrame) -> str | None:
+    table, images = browse.read_misclassified(run_dir)
+    if images is None or pairs.empty:
+        return None
+    rows = pairs.head(6)
+    per_row = 6
+    fig, axes = plt.subplots(len(rows), per_row, figsize=(per_row * 1.1, len(rows) * 1.25))
+    axes = np.atleast_2d(axes)
+    for i, pair in enumerate(rows.itertuples()):
+        picked = table.index[((table["true_char"] == pair.a) & (table["predicted_char"] == pair.b))
+                             | ((table["true_char"] == pair.b) & (table["predicted_char"] == pair.a))]
+        for j in range(per_row):
+            ax = axes[i, j]
+            ax.axis("off")
+            if j < len(picked):
+                k = picked[j]
+                ax.imshow(images[k], cmap="gray_r")
+                ax.set_title(f"{table.at[k, 'true_char']}→{table.at[k, 'predicted_char']}",
+                             fontsize=8)
+    fig.suptitle(f"{NAMES.get(arch, arch)}: misclassified test images of the most confused "
+                 "pairs (true→predicted)", fontsize=9)
+    return save(fig, root, f"confusions-{arch}.png")
+
+
+def parity_figure(root: Path, groups: pd.DataFrame) -> str | None:
+    if groups.empty:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    labels = [f"{r.arch} {r.preset}\n{r.backend}" for r in groups.itertuples()]
+    x = np.arange(len(groups))
+    left.bar(x, groups["test_accuracy"])
+    left.set_xticks(x, labels, fontsize=7)
+    left.set_ylabel("test accuracy")
+    right.bar(x, groups["seconds"] / 60)
+    right.set_xticks(x, labels, fontsize=7)
+    right.set_ylabel("minutes (CV + final model)")
+    fig.suptitle("The same configuration, seed and data on each backend", fontsize=9)
+    return save(fig, root, "backends.png")
+
+
+# ------------------------------------------------------------------------- sections
+
+
+def fmt(value, spec=".4f") -> str:
+    return "–" if value is None or value != value else format(value, spec)
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_none yet_\n"
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body]) + "\n"
+
+
+def image(path: str | None, alt: str) -> str:
+    return f"\n![{alt}]({path})\n" if path else ""
+
+
+def presets_section(root: Path, runs: pd.DataFrame) -> str:
+    table = runs[runs["preset"].isin(["baseline", "best"])] if not runs.empty else runs
+    if table.empty:
+        return "## Baseline vs best\n\n_No complete preset runs yet: `emnist-bench study --arch all`._\n"
+    table = table.assign(_order=table["arch"].map({a: i for i, a in enumerate(ARCH_ORDER)}))
+    table = table.sort_values(["data", "_order", "preset", "backend"])
+    shown = pd.DataFrame({
+        "arch": table["arch"].map(NAMES), "preset": table["preset"], "backend": table["backend"],
+        "data": table["data"], "budget": table["budget"],
+        "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in
+                                     zip(table["cv_mean"], table["cv_std"], strict=True)],
+        "test accuracy": table["test_accuracy"].map(fmt),
+        "minutes": (table["seconds"] / 60).map(lambda v: fmt(v, ".1f")),
+        "run": table["run_id"]})
+    figure = presets_figure(root, table)
+    return ("## Baseline vs best, per architecture\n\nEvery complete `baseline` and `best` run. "
+            "CV = mean ± std of the validation accuracy over the folds; test = the final model "
+            "(trained on the whole training split) on the test split.\n\n"
+            + markdown(shown) + image(figure, "baseline and best presets"))
+
+
+def ablation_section(root: Path, arch: str, ablation: dict) -> str:
+    config = ablation["config"]
+    table = browse.read_csv(ablation["path"] / "ablations.csv",
+                            dtype={"value": str, "factor": str}, keep_default_na=False,
+                            na_values={c: [""] for c in ("val_accuracy_mean", "val_accuracy_std",
+                                                         "p_value", "delta", "test_accuracy")})
+    if table.empty:
+        return ""
+    table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
+    if "status" not in table:  # written before ablations.csv had it
+        table["status"] = np.where(table["test_accuracy"].notna(), "complete", "incomplete")
+    base = config.get("base") or {}
+    budget = budget_text(base.get("folds"), (base.get("training") or {}).get("epochs"),
+                         base.get("limit"))
+    shown = pd.DataFrame({
+        "factor": table["factor"], "value": table["value"].replace("", "(baseline)"),
+        "status": table["status"],
+        "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in zip(
+            table["val_accuracy_mean"], table["val_accuracy_std"], strict=True)],
+        "delta vs baseline": table["delta"].map(lambda v: fmt(v, "+.4f")),
+        "p (paired t)": table["p_value"].map(lambda v: fmt(v, ".3f")),
+        "verdict": ["baseline" if b else browse.verdict(p, d) for b, p, d in
+                    zip(table["baseline"], table["p_value"], table["delta"], strict=True)],
+        "test accuracy": table["test_accuracy"].map(fmt)})
+    figure = ablation_figure(root, arch, ablation["id"], table)
+    data = browse.data_label(config.get("data") or {})
+    return (f"### {NAMES.get(arch, arch)}: `{ablation['id']}`\n\n"
+            f"Data: {data}. Budget: {budget}, backend {config.get('backend')}. Each arm changes "
+            "one factor of the baseline; every arm is trained on the same folds as the "
+            f"baseline, so `delta` is paired fold by fold ({config.get('test')}); "
+            f"p < {browse.ALPHA} is called a real difference.\n\n"
+            + markdown(shown) + image(figure, f"{arch} ablation"))
+
+
+def comparison_section(root: Path, runs: pd.DataFrame) -> tuple[str, list[dict]]:
+    """MLP < CNN < ResNet on the best presets; also returns the claim rows."""
+    reps = {arch: representative(runs, arch) for arch in ARCH_ORDER} if not runs.empty else {}
+    reps = {a: r for a, r in reps.items() if r is not None}
+    rows, claims = [], []
+    for a, b in (("mlp", "cnn"), ("cnn", "resnet")):
+        if a not in reps or b not in reps:
+            continue
+        ra, rb = reps[a], reps[b]
+        fa, fb = fold_accuracies(ra["run_dir"]), fold_accuracies(rb["run_dir"])
+        same_folds = (ra["digest"] is not None and ra["data"] == rb["data"]
+                      and ra["seed"] == rb["seed"] and ra["folds"] == rb["folds"]
+                      and ra["n_train"] == rb["n_train"])
+        if same_folds:
+            test = paired(fb, fa)
+            how = "paired over the same folds"
+        else:
+            p = stats.ttest_ind(fb, fa, equal_var=False).pvalue if len(fa) > 1 and len(fb) > 1 else None
+            test = {"a": float(fb.mean()), "b": float(fa.mean()),
+                    "delta": float(fb.mean() - fa.mean()), "folds": min(len(fa), len(fb)),
+                    "p_value": None if p is None or p != p else float(p)}
+            how = "Welch t-test (different folds)"
+        verdict = claim_verdict(test, 1)
+        if ra["data"] != rb["data"] or ra["budget"] != rb["budget"]:
+            verdict, how = "not comparable (different data or budget)", "–"
+        rows.append({"claim": f"{NAMES[a]} < {NAMES[b]}",
+                     "ours (CV mean)": f"{fmt(test['b'])} < {fmt(test['a'])}",
+                     "delta": fmt(test["delta"], "+.4f"), "p": fmt(test["p_value"], ".3f"),
+                     "test": how, "verdict": verdict,
+                     "data": ra["data"] if ra["data"] == rb["data"] else f"{ra['data']} / {rb['data']}"})
+        claims.append({"claim": f"{NAMES[a]} < {NAMES[b]} (best presets)",
+                       "study": f"{FINAL[a]} < {FINAL[b]} (test)",
+                       "ours": f"CV {fmt(test['b'])} vs {fmt(test['a'])}, p {fmt(test['p_value'], '.3f')}",
+                       "data and budget": f"{ra['data']}; {ra['budget']} / {rb['budget']}",
+                       "verdict": verdict})
+    text = ("## MLP < CNN < ResNet\n\nThe best preset of each architecture (official data first, "
+            "else the largest training set), compared on validation accuracy over the folds.\n\n"
+            + markdown(pd.DataFrame(rows)))
+    return text, claims
+
+
+def confusions_section(root: Path, runs: pd.DataFrame) -> str:
+    parts = ["## Most confused characters\n"]
+    for arch in ARCH_ORDER:
+        rep = representative(runs, arch) if not runs.empty else None
+        if rep is None:
+            continue
+        run_dir = Path(rep["run_dir"])
+        pairs = browse.confused_pairs(browse.read_confusion(run_dir), top=8)
+        figure = confusion_figure(root, arch, run_dir, pairs)
+        parts.append(f"### {NAMES[arch]} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
+                     + markdown(pairs) + image(figure, f"{arch} confusions"))
+    return "\n".join(parts)
+
+
+def parity_section(root: Path, runs: pd.DataFrame) -> str:
+    groups = browse.backend_groups(runs) if not runs.empty else runs
+    if groups.empty:
+        return "## Backend parity\n\n_No configuration has run on more than one backend yet._\n"
+    shown = pd.DataFrame({
+        "arch": groups["arch"].map(NAMES), "preset": groups["preset"],
+        "backend": groups["backend"], "data": groups["data"], "budget": groups["budget"],
+        "CV accuracy": [f"{fmt(m)} ± {fmt(s)}" for m, s in
+                        zip(groups["cv_mean"], groups["cv_std"], strict=True)],
+        "test accuracy": groups["test_accuracy"].map(fmt),
+        "minutes": (groups["seconds"] / 60).map(lambda v: fmt(v, ".1f")),
+        "configuration digest": groups["digest"]})
+    figure = parity_figure(root, groups)
+    return ("## Backend parity\n\nThe same configuration, data and seed (same digest) on each "
+            "Keras backend. Backends draw different random numbers from the same seed, so "
+            "accuracies differ within fold noise, not bit for bit.\n\n"
+            + markdown(shown) + image(figure, "backend parity"))
+
+
+def final_claims(runs: pd.DataFrame) -> list[dict]:
+    rows = []
+    for arch in ARCH_ORDER:
+        rep = representative(runs, arch) if not runs.empty else None
+        if rep is None:
+            continue
+        ours = f"test {fmt(rep['test_accuracy'])} (CV {fmt(rep['cv_mean'])} ± {fmt(rep['cv_std'])})"
+        if not rep["official"]:
+            verdict = "not comparable (not the official Balanced split)"
+        else:
+            noise = 2 * (rep["cv_std"] if rep["cv_std"] == rep["cv_std"] else 0.0)
+            gap = rep["test_accuracy"] - FINAL[arch]
+            verdict = ("within noise" if abs(gap) <= noise else
+                       ("agrees" if gap > 0 else "contradicts"))
+        rows.append({"claim": f"{NAMES[arch]} best reaches {FINAL[arch]} test accuracy",
+                     "study": f"{FINAL[arch]} (official Balanced test)", "ours": ours,
+                     "data and budget": f"{rep['data']}; {rep['budget']}", "verdict": verdict})
+    return rows
+
+
+def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
+    """Each comparison claim, judged on the first ablation of its architecture that ran both
+    of its arms."""
+    rows = []
+    for arch, claim, a, b, sign, study_text in COMPARISONS:
+        found = None
+        for ablation in ablations.get(arch, []):
+            fa, fb = arm_folds(ablation, a), arm_folds(ablation, b)
+            if fa is not None and fb is not None and not fa.empty and not fb.empty:
+                found = ablation
+                break
+        if found is None:
+            rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
+                         "ours": "–", "data and budget": "", "verdict": "not run here"})
+            continue
+        test = paired(fa, fb)
+        config = found["config"].get("base") or {}
+        budget = budget_text(config.get("folds"), (config.get("training") or {}).get("epochs"),
+                             config.get("limit"))
+        data = browse.data_label(found["config"].get("data") or {})
+        rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
+                     "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
+                             f"(Δ {fmt(test['delta'], '+.4f')}, p {fmt(test['p_value'], '.3f')})",
+                     "data and budget": f"{data}; {budget} (`{found['id']}`)",
+                     "verdict": claim_verdict(test, sign)})
+    return rows
+
+
+def studies_section(table: pd.DataFrame) -> str:
+    if table.empty:
+        return ""
+    shown = table[["study", "arch", "backend", "data", "budget", "part", "status",
+                   "run_id", "seconds"]].copy()
+    shown["minutes"] = (shown.pop("seconds") / 60).map(lambda v: fmt(v, ".1f"))
+    return ("## Studies run\n\n`emnist-bench study` invocations and the wall time of each part "
+            "(time of killed attempts not counted).\n\n" + markdown(shown))
+
+
+def bench_section(root: Path) -> str:
+    bench = browse.read_csv(root / "bench.csv")
+    if bench.empty:
+        return ""
+    latest = browse.latest_bench(bench)
+    shown = latest[["arch", "precision", "backend", "batch_size", "images_per_second",
+                    "vs_peer", "peak_memory_mb", "other_cpu", "code_version"]].copy()
+    shown["images_per_second"] = shown["images_per_second"].map(lambda v: fmt(v, ",.0f"))
+    shown["peak_memory_mb"] = shown["peak_memory_mb"].map(lambda v: fmt(v, ",.0f"))
+    cpu = latest["cpu"].iloc[0] if "cpu" in latest else "?"
+    return (f"## Training throughput (`emnist-bench bench`)\n\nLatest measurement per "
+            f"configuration on {cpu}, {latest['cores'].iloc[0] if 'cores' in latest else '?'} "
+            "cores; `pytorch` is the plain PyTorch loop, `vs_peer` the ratio to it.\n\n"
+            + markdown(shown))
+
+
+def build(root: Path | str) -> Path:
+    """Write results/REPORT.md (and results/figures/*.png) from the results under `root`."""
+    root = Path(root)
+    catalog = browse.scan(root)
+    runs = complete_runs(catalog)
+    ablations = ablations_by_arch(root, catalog)
+    comparison, order_claims = comparison_section(root, runs) if not runs.empty else ("", [])
+    claims = final_claims(runs) + order_claims + ablation_claims(ablations)
+    data_seen = sorted(set(runs["data"])) if not runs.empty else []
+    notes = [f"- **{label}**" for label in data_seen]
+    sections = [
+        "# EMNIST study, rerun by emnist-bench\n",
+        f"Generated by `emnist-bench report` on "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC at code version "
+        f"`{provenance.code_version()}`, from the tables under `results/` (see "
+        "`results/README.md`). Nothing here is typed by hand except the study's own numbers "
+        "(SPEC.md), which appear only in the claims table's *study* column.\n",
+        "Data behind these numbers (a split that is not the official Balanced one — such as "
+        "`bymerge`, the ByMerge test split re-split 6:1 over the same 47 classes — is never "
+        "comparable number for number with the study's official Balanced results):\n",
+        "\n".join(notes) or "_no complete runs yet_",
+        "",
+        "## Claims of the study, checked\n\n"
+        "Comparisons use the validation accuracy over the same folds with a paired t-test "
+        f"(p < {browse.ALPHA}: *agrees* or *contradicts*; otherwise *within noise*).\n\n"
+        + markdown(pd.DataFrame(claims, columns=["claim", "study", "ours", "data and budget",
+                                                 "verdict"])),
+        presets_section(root, runs) if not runs.empty else "",
+        comparison,
+        "## Ablations, factor by factor\n",
+        *[ablation_section(root, arch, ablation) for arch in ARCH_ORDER
+          for ablation in ablations.get(arch, [])],
+        confusions_section(root, runs) if not runs.empty else "",
+        parity_section(root, runs) if not runs.empty else "",
+        studies_section(studies(root)),
+        bench_section(root),
+    ]
+    path = root / "REPORT.md"
+    results.atomic_write(path, "\n".join(s for s in sections if s is not None) + "\n")
+    return path

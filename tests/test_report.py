@@ -1,0 +1,72 @@
+"""`emnist-bench report`: REPORT.md and its figures, from a results folder the suite wrote."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from benchmark import cli
+from tests.app_results import app_results  # noqa: F401  (the shared fixture)
+
+
+@pytest.fixture(scope="module")
+def reported(app_results, tmp_path_factory):  # noqa: F811
+    """A copy of the shared results folder with REPORT.md written into it."""
+    root = tmp_path_factory.mktemp("report") / "results"
+    shutil.copytree(app_results, root)
+    assert cli.main(["report", "--results-dir", str(root)]) == 0
+    return root
+
+
+def claims(root) -> pd.DataFrame:
+    text = (root / "REPORT.md").read_text()
+    section = text.split("## Claims of the study, checked")[1].split("\n## ")[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| claim")]
+    return pd.DataFrame([[c.strip() for c in r] for r in rows],
+                        columns=["claim", "study", "ours", "data", "verdict"])
+
+
+def test_report_links_only_figures_it_wrote(reported):
+    text = (reported / "REPORT.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert {"figures/presets.png", "figures/confusions-mlp.png"} <= set(links)
+    ablations = [p.parent.name for p in reported.glob("*/ablations.csv")]
+    assert len(ablations) == 2
+    assert {f"figures/{name}.png" for name in ablations} <= set(links)
+    for link in links:
+        assert (reported / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", link
+
+
+def test_report_numbers_come_from_the_stored_runs(reported):
+    text = (reported / "REPORT.md").read_text()
+    runs = pd.read_csv(reported / "runs.csv").set_index("run_id")
+    for run_id in ("mlp-best", "mlp-baseline"):
+        row = runs.loc[run_id]
+        assert f"{row['cv_mean']:.4f} ± {row['cv_std']:.4f}" in text
+        assert f"{row['test_accuracy']:.4f}" in text
+    assert "study-mlp-" in text  # the study's parts and wall times
+
+
+def test_claims_are_judged_only_where_this_data_can_judge_them(reported):
+    table = claims(reported).set_index("claim")
+    # Synthetic data is not the official Balanced split: the study's absolute numbers are
+    # not compared, and the data is named in every row.
+    assert table.loc["MLP best reaches 0.8614 test accuracy", "verdict"].startswith("not comparable")
+    assert (table["data"].str.contains("not official") | (table["verdict"] == "not run here")).all()
+    # The ablations ran activation and batch norm for the MLP: those claims get a verdict
+    # from the paired test; factors nobody ran say so.
+    judged = {"agrees", "contradicts", "within noise", "within noise (identical folds)"}
+    assert table.loc["MLP: ELU beats ReLU", "verdict"] in judged
+    assert table.loc["MLP: Batch norm helps", "verdict"] in judged
+    assert table.loc["MLP: SGD beats Adam", "verdict"] == "not run here"
+    assert table.loc["CNN: Adam beats SGD by far", "verdict"] == "not run here"
+
+
+def test_report_without_a_results_folder_is_one_line(capsys, tmp_path):
+    code = cli.main(["report", "--results-dir", str(tmp_path / "none")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "emnist-bench study" in err

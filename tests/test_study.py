@@ -1,0 +1,52 @@
+"""`emnist-bench study`: both presets and the ablation in one resumable command."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark import cli
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_study_runs_both_presets_and_the_ablation_then_resumes(capsys, nist_dir, tmp_path):
+    root = tmp_path / "results"
+    argv = ["study", "--arch", "mlp", "--factors", "activation", "--folds", "2", "--epochs", "1",
+            "--data-dir", str(nist_dir), "--results-dir", str(root)]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    (study_dir,) = root.glob("study-mlp-*")
+    table = pd.read_csv(study_dir / "study.csv")
+    assert table["part"].tolist() == ["baseline", "best", "ablation"]
+    assert (table["status"] == "complete").all()
+    runs = pd.read_csv(root / "runs.csv")
+    cv_parts = table.set_index("part").loc[["baseline", "best"], "run_id"]
+    assert set(cv_parts) <= set(runs["run_id"])
+    assert runs.set_index("run_id").loc[list(cv_parts), "preset"].tolist() == ["baseline", "best"]
+    ablation = pd.read_csv(root / table.set_index("part").loc["ablation", "run_id"] / "ablations.csv")
+    assert len(ablation) == 1 + 2  # the baseline and activation's two other values
+    assert table.set_index("part").loc["ablation", "arms_complete"] == 3
+    assert "study part 3/3: ablation" in err
+    assert study_dir.name in out
+
+    # The same command again: nothing is trained twice and the wall times stay as they were.
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    again = pd.read_csv(study_dir / "study.csv")
+    pd.testing.assert_series_equal(again["seconds"], table["seconds"])
+    assert "is already complete" in err and "epoch 1/1" not in err
+
+
+def test_study_refuses_an_unknown_architecture_or_factor(capsys, nist_dir, tmp_path):
+    root = tmp_path / "results"
+    code, _, err = run_cli(capsys, "study", "--arch", "vit", "--data-dir", str(nist_dir),
+                           "--results-dir", str(root))
+    assert code == 2 and "unknown architecture 'vit'" in err
+    code, _, err = run_cli(capsys, "study", "--arch", "all", "--factors", "colour",
+                           "--data-dir", str(nist_dir), "--results-dir", str(root))
+    assert code == 2 and "colour" in err and err.count("\n") == 1
+    assert not root.exists()
