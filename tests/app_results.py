@@ -23,7 +23,7 @@ COMMANDS = [
     ["cv", "--arch", "mlp", "--preset", "baseline", *COMMON, "--run-id", "mlp-baseline"],
     ["tune", "--arch", "mlp", "--max-trials", "2", *COMMON, "--run-id", "tune-mlp"],
     ["ablate", "--arch", "mlp", "--factors", "activation", *COMMON, "--run-id", "ablate-mlp"],
-    ["study", "--arch", "mlp", "--factors", "batch_norm", *COMMON],
+    ["study", "--arch", "mlp", "--factors", "activation", *COMMON],
 ]
 
 
