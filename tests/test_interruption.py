@@ -34,7 +34,7 @@ COMMANDS = {
     "study": ["study", "--arch", "mlp", "--factors", "batch_norm", *BUDGET],
 }
 # Columns that measure the run rather than its results: wall times, dates, who ran it.
-VOLATILE = {"seconds", "created", "ran_by", "code_version", "time", "epoch_seconds"}
+VOLATILE = {"seconds", "created", "ran_by", "code_version", "time", "epoch_seconds", "rss_mb"}
 # Tables whose rows a rerun must neither lose nor repeat, with the key of a row.
 KEYS = {"folds.csv": ["fold"], "epochs.csv": ["fold", "epoch"], "trials.csv": ["trial_id"],
         "trial_folds.csv": ["trial_id", "fold"], "ablations.csv": ["arm"], "study.csv": ["part"],

@@ -28,12 +28,27 @@ import numpy as np
 import pandas as pd
 import psutil
 from keras_tuner.engine import base_tuner
+from keras_tuner.src import utils as kt_utils
 
 from benchmark import cv, results
 from benchmark.data import Dataset
 from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 from tuners.hypermodels import EmnistHyperModel
+
+def _save_json_atomically(path, obj) -> str:
+    """KerasTuner's utils.save_json, but written to a temporary file and renamed into place.
+
+    KerasTuner writes oracle.json and trial.json in place; a process killed mid-write left a
+    truncated oracle.json that a reader (or the resumed search) could not parse
+    (tests/test_interruption.py found it). The rename makes every state file old or new.
+    """
+    text = json.dumps(obj)
+    results.atomic_write(Path(path), text)
+    return text
+
+
+kt_utils.save_json = _save_json_atomically  # Stateful.save and Tuner.save call it by name
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
