@@ -36,6 +36,7 @@ from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 from tuners.hypermodels import EmnistHyperModel
 
+
 def _save_json_atomically(path, obj) -> str:
     """KerasTuner's utils.save_json, but written to a temporary file and renamed into place.
 
