@@ -122,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
     space.add_argument("--backend", choices=BACKENDS)
 
-    from benchmark import bench
+    from benchmark import bench, loading
 
     bench.add_parser(commands)
+    loading.add_parser(commands)
 
     models = commands.add_parser("models", help="list architectures and presets")
     models.add_argument("--backend", choices=BACKENDS)
@@ -551,6 +552,12 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_bench_data(args) -> int:
+    from benchmark import loading
+
+    return loading.run(args)
+
+
 def cmd_bench(args) -> int:
     from benchmark import bench
 
@@ -558,7 +565,7 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"cv": cmd_cv, "tune": cmd_tune, "ablate": cmd_ablate, "study": cmd_study, "report": cmd_report,
-            "spaces": cmd_spaces, "bench": cmd_bench, "models": cmd_models}
+            "spaces": cmd_spaces, "bench": cmd_bench, "bench-data": cmd_bench_data, "models": cmd_models}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,3 +124,17 @@ def test_bench_all_backends_mixed_bfloat16_table(capsys, tmp_path):
     assert set(table["backend"]) == set(bench.BACKENDS)
     assert set(table["compute_dtype"]) == {"bfloat16"}  # the policy reached the layers
     assert "img/s" in out and all(b in out for b in bench.BACKENDS)
+
+
+def test_bench_data_times_decode_cache_and_pipeline(capsys, nist_dir, tmp_path):
+    from benchmark import cli
+
+    code = cli.main(["bench-data", "--data-dir", str(nist_dir), "--repeats", "2", "--json",
+                     "--results-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["n_train"] == 282 and report["backend"] == keras.backend.backend()
+    assert report["decode_seconds"] > 0 and report["cached_load_seconds_best"] > 0
+    assert report["pipeline_images_per_second"] > 0
+    assert report["fastest_training"] is None  # no bench.csv in this results folder

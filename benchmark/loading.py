@@ -1,0 +1,130 @@
+"""`emnist-bench bench-data`: how fast the data reaches the model, with no model at all.
+
+    emnist-bench bench-data --split bymerge --data-dir ../shared/data/emnist-bymerge-holdout
+
+Three figures, printed (and with --json as one JSON object):
+
+- decode: the first load of the NIST files (gunzip, parse, transpose, write the cache), with
+  a fresh temporary cache so nothing is reused;
+- cached load: a second load of the same files from that cache (best and median of repeats);
+- pipeline: one shuffled epoch of the training split through the same Keras data adapter
+  `model.fit` uses on this backend (tf.data on TensorFlow, NumPy batches on JAX, a
+  DataLoader on PyTorch), batch 128, images per second. Compared with the fastest training
+  throughput stored in results/bench.csv for this backend, when there is one.
+
+The adapter comes from `keras.src.trainers.data_adapters` (Keras's internal module, the one
+`fit` itself calls): there is no public API for "fit's input pipeline without a model".
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BATCH = 128
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("bench-data", help="data loading and input-pipeline speed, "
+                                 "no model")
+    parser.add_argument("--data-dir", help="folder with NIST's emnist-<split>-* files "
+                        "(default: $EMNIST_BENCH_DATA)")
+    parser.add_argument("--split", default="balanced", help="EMNIST split (default: balanced)")
+    parser.add_argument("--repeats", type=int, default=5, help="cached loads timed (default: 5)")
+    parser.add_argument("--batch-size", type=int, default=BATCH, help="default: 128")
+    parser.add_argument("--results-dir", help="where bench.csv is read from "
+                        "(default: $EMNIST_BENCH_RESULTS, else ./results)")
+    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"))
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def pipeline_iterator(x, y, batch_size: int, backend: str):
+    """The batches `fit` would draw on this backend, from Keras's own data adapter."""
+    from keras.src.trainers import data_adapters
+
+    adapter = data_adapters.get_data_adapter(x, y, batch_size=batch_size, shuffle=True)
+    if backend == "tensorflow":
+        return adapter.get_tf_dataset()
+    if backend == "torch":
+        return adapter.get_torch_dataloader()
+    return adapter.get_jax_iterator()
+
+
+def time_pipeline(x, y, batch_size: int, backend: str) -> tuple[float, int]:
+    """Seconds for one shuffled epoch through the adapter, and the images it yielded."""
+    start = time.perf_counter()
+    seen = 0
+    for batch in pipeline_iterator(x, y, batch_size, backend):
+        seen += int(batch[0].shape[0])
+    return time.perf_counter() - start, seen
+
+
+def fastest_training(root: Path, backend: str, batch_size: int) -> dict | None:
+    """The highest images/s that bench.csv holds for this backend and batch size."""
+    path = root / "bench.csv"
+    if not path.exists():
+        return None
+    import pandas as pd
+
+    bench = pd.read_csv(path)
+    rows = bench[(bench["backend"] == backend) & (bench["batch_size"] == batch_size)]
+    if rows.empty:
+        return None
+    best = rows.loc[rows["images_per_second"].idxmax()]
+    return {"images_per_second": float(best["images_per_second"]), "arch": best["arch"],
+            "precision": best["precision"], "bench_id": best["bench_id"]}
+
+
+def run(args) -> int:
+    from benchmark import data, results
+    from benchmark.cli import UsageError, choose_backend
+
+    if args.repeats < 1 or args.batch_size < 1:
+        raise UsageError("--repeats and --batch-size must be at least 1")
+    if args.split not in data.SPLITS:
+        raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(data.SPLITS)}")
+    backend = choose_backend(args.backend)
+    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr,
+                                                                     flush=True))
+    with tempfile.TemporaryDirectory(prefix="emnist-bench-cache-") as cache:
+        say(f"bench-data: {args.split} from {args.data_dir or 'EMNIST_BENCH_DATA'}, "
+            f"backend {backend}")
+        start = time.perf_counter()
+        dataset = data.load(args.split, args.data_dir, cache_dir=cache)
+        decode = time.perf_counter() - start
+        n_images = len(dataset.y_train) + len(dataset.y_test)
+        say(f"  decode (first load, fresh cache): {decode:.2f} s for {n_images:,} images")
+        loads = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            again = data.load(args.split, args.data_dir, cache_dir=cache)
+            loads.append(time.perf_counter() - start)
+            del again
+        say(f"  cached load: best {min(loads):.3f} s, median {statistics.median(loads):.3f} s "
+            f"({args.repeats} loads)")
+    time_pipeline(dataset.x_train[:4096], dataset.y_train[:4096], args.batch_size, backend)
+    seconds, seen = time_pipeline(dataset.x_train, dataset.y_train, args.batch_size, backend)
+    rate = seen / seconds
+    say(f"  pipeline: {rate:,.0f} images/s ({seen:,} images in {seconds:.2f} s, batch "
+        f"{args.batch_size}, shuffled, Keras's {backend} adapter)")
+    root = Path(args.results_dir) if args.results_dir else results.default_root()
+    training = fastest_training(root, backend, args.batch_size)
+    ratio = rate / training["images_per_second"] if training else None
+    if training:
+        say(f"  fastest training on {backend} in bench.csv: "
+            f"{training['images_per_second']:,.0f} images/s ({training['arch']}, "
+            f"{training['precision']}): the pipeline is {ratio:.1f}x faster")
+    report = {"split": args.split, "backend": backend, "n_train": len(dataset.y_train),
+              "n_test": len(dataset.y_test), "decode_seconds": decode,
+              "cached_load_seconds_best": min(loads),
+              "cached_load_seconds_median": statistics.median(loads),
+              "pipeline_images_per_second": rate, "batch_size": args.batch_size,
+              "fastest_training": training, "pipeline_vs_training": ratio,
+              "data": dataset.fingerprint.get("note")}
+    if args.json:
+        print(json.dumps(report))
+    return 0
