@@ -64,13 +64,16 @@ def time_pipeline(x, y, batch_size: int, backend: str) -> tuple[float, int]:
 
 
 def fastest_training(root: Path, backend: str, batch_size: int) -> dict | None:
-    """The highest images/s that bench.csv holds for this backend and batch size."""
+    """The highest images/s among bench.csv's latest measurements for this backend and batch
+    size (older invocations, perhaps on another machine, are left out)."""
     path = root / "bench.csv"
     if not path.exists():
         return None
     import pandas as pd
 
-    bench = pd.read_csv(path)
+    from benchmark import browse
+
+    bench = browse.latest_bench(pd.read_csv(path))
     rows = bench[(bench["backend"] == backend) & (bench["batch_size"] == batch_size)]
     if rows.empty:
         return None
