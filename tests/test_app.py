@@ -16,6 +16,9 @@ from streamlit.testing.v1 import AppTest
 from benchmark import browse
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
+# Reads files or drives the app: the same on every backend, so CI runs it once.
+pytestmark = pytest.mark.any_backend
+
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 PAGES = ["Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning", "Backends"]

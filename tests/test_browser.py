@@ -27,6 +27,7 @@ IMAGE = '[data-testid="stImage"] img'
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.any_backend,  # the same on every backend: CI runs it once
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: install Debian's "
                        "chromium package (apt-get install chromium) to run the browser test"),
 ]

@@ -12,6 +12,9 @@ import pytest
 from benchmark import data
 from tests.synthetic import idx_images, idx_labels, make_images, write_nist
 
+# Reads files or drives the app: the same on every backend, so CI runs it once.
+pytestmark = pytest.mark.any_backend
+
 
 def test_reads_synthetic_balanced_upright(nist_dir):
     ds = data.load("balanced", nist_dir)

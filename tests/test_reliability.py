@@ -194,6 +194,7 @@ FUZZ_SEEN = {"images": 0, "labels": 0, "mapping": 0}
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(payload=_mutations(), gz=st.booleans(), cut_gzip=st.integers(0, 40))
+@pytest.mark.any_backend
 def test_fuzz_image_reader_raises_only_its_own_error(tmp_path_factory, payload, gz, cut_gzip):
     path = tmp_path_factory.mktemp("fuzz") / "images"
     raw = gzip.compress(payload) if gz else payload
@@ -216,6 +217,7 @@ def test_fuzz_image_reader_raises_only_its_own_error(tmp_path_factory, payload, 
     st.tuples(st.sampled_from([2049, 2051, 0]), st.sampled_from([0, 6, 7, 10**9, 2**32 - 1]),
               st.binary(max_size=50)).map(lambda t: struct.pack(">II", t[0], t[1]) + t[2]),
     st.integers(0, len(VALID_LABELS)).map(lambda n: VALID_LABELS[:n])), gz=st.booleans())
+@pytest.mark.any_backend
 def test_fuzz_label_reader_raises_only_its_own_error(tmp_path_factory, payload, gz):
     path = tmp_path_factory.mktemp("fuzz") / "labels"
     path.write_bytes(gzip.compress(payload) if gz else payload)
@@ -234,6 +236,7 @@ def test_fuzz_label_reader_raises_only_its_own_error(tmp_path_factory, payload, 
                       st.lists(st.tuples(st.integers(-5, 300), st.integers(-5, 2**21)),
                                max_size=60).map(lambda rows: "\r\n".join(
                                    f"{a} {b}" for a, b in rows).encode())))
+@pytest.mark.any_backend
 def test_fuzz_mapping_reader_raises_only_its_own_error(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("fuzz") / "mapping.txt"
     path.write_bytes(text)
@@ -246,6 +249,7 @@ def test_fuzz_mapping_reader_raises_only_its_own_error(tmp_path_factory, text):
         assert mapping and all(isinstance(k, int) for k in mapping)
 
 
+@pytest.mark.any_backend
 def test_fuzz_case_counts_are_reported(record_property):
     """Runs after the fuzz tests (file order): quote how many cases ran."""
     for reader, count in FUZZ_SEEN.items():

@@ -11,6 +11,9 @@ import pytest
 from benchmark import cli
 from tests.app_results import app_results  # noqa: F401  (the shared fixture)
 
+# Reads files or drives the app: the same on every backend, so CI runs it once.
+pytestmark = pytest.mark.any_backend
+
 
 @pytest.fixture(scope="module")
 def reported(app_results, tmp_path_factory):  # noqa: F811
