@@ -99,7 +99,8 @@ def paired(a: pd.Series, b: pd.Series) -> dict:
 def claim_verdict(test: dict, sign: int) -> str:
     """agrees / contradicts (p < ALPHA, the sign as claimed or not) / within noise."""
     if test["folds"] < 2 or test["p_value"] is None:
-        return "not enough folds" if test["folds"] < 2 else "within noise (identical folds)"
+        return ("not enough folds" if test["folds"] < 2 else
+                "no difference (identical fold accuracies: the arm trained the same at this budget)")
     if test["p_value"] >= browse.ALPHA:
         return "within noise"
     return "agrees" if np.sign(test["delta"]) == sign else "contradicts"
@@ -153,14 +154,17 @@ def fold_accuracies(run_dir: Path) -> pd.Series:
     return folds.set_index("fold")["val_accuracy"].sort_index()
 
 
-def representative(runs: pd.DataFrame, arch: str, preset: str = "best") -> pd.Series | None:
-    """The run of an architecture's preset to report: official data first, then the most
-    training images, then the most folds, then the newest."""
+def representative(runs: pd.DataFrame, arch: str, preset: str = "best",
+                   studied: frozenset = frozenset()) -> pd.Series | None:
+    """The run of an architecture's preset to report: a study's run first, then official
+    data, then the most training images, then the most folds, then the newest."""
     chosen = runs[(runs["arch"] == arch) & (runs["preset"] == preset)]
     if chosen.empty:
         return None
-    chosen = chosen.assign(_official=chosen["official"].astype(bool))
-    chosen = chosen.sort_values(["_official", "n_train", "folds", "created"], ascending=False)
+    chosen = chosen.assign(_official=chosen["official"].astype(bool),
+                           _studied=chosen["run_id"].isin(studied))
+    chosen = chosen.sort_values(["_studied", "_official", "n_train", "folds", "created"],
+                                ascending=False)
     return chosen.iloc[0]
 
 
@@ -331,6 +335,11 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
     if table.empty:
         return ""
     table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
+    numeric = ["val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta", "p_value",
+               *[c for c in table.columns if c.startswith("fold_")]]
+    for column in numeric:
+        if column in table:  # an unfinished arm leaves its cells empty
+            table[column] = pd.to_numeric(table[column], errors="coerce")
     if "status" not in table:  # written before ablations.csv had it
         table["status"] = np.where(table["test_accuracy"].notna(), "complete", "incomplete")
     base = config.get("base") or {}
@@ -356,9 +365,11 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
             + markdown(shown) + image(figure, f"{arch} ablation"))
 
 
-def comparison_section(root: Path, runs: pd.DataFrame) -> tuple[str, list[dict]]:
+def comparison_section(root: Path, runs: pd.DataFrame,
+                       studied: frozenset) -> tuple[str, list[dict]]:
     """MLP < CNN < ResNet on the best presets; also returns the claim rows."""
-    reps = {arch: representative(runs, arch) for arch in ARCH_ORDER} if not runs.empty else {}
+    reps = ({arch: representative(runs, arch, studied=studied) for arch in ARCH_ORDER}
+            if not runs.empty else {})
     reps = {a: r for a, r in reps.items() if r is not None}
     rows, claims = [], []
     for a, b in (("mlp", "cnn"), ("cnn", "resnet")):
@@ -379,8 +390,10 @@ def comparison_section(root: Path, runs: pd.DataFrame) -> tuple[str, list[dict]]
                     "p_value": None if p is None or p != p else float(p)}
             how = "Welch t-test (different folds)"
         verdict = claim_verdict(test, 1)
-        if ra["data"] != rb["data"] or ra["budget"] != rb["budget"]:
-            verdict, how = "not comparable (different data or budget)", "–"
+        if ra["split"] != rb["split"] or bool(ra["official"]) != bool(rb["official"]):
+            verdict, how = "not comparable (different data)", "–"
+        elif ra["data"] != rb["data"] or ra["budget"] != rb["budget"]:
+            verdict += " (unequal training sets or budgets: indicative only)"
         rows.append({"claim": f"{NAMES[a]} < {NAMES[b]}",
                      "ours (CV mean)": f"{fmt(test['b'])} < {fmt(test['a'])}",
                      "delta": fmt(test["delta"], "+.4f"), "p": fmt(test["p_value"], ".3f"),
@@ -391,16 +404,17 @@ def comparison_section(root: Path, runs: pd.DataFrame) -> tuple[str, list[dict]]
                        "ours": f"CV {fmt(test['b'])} vs {fmt(test['a'])}, p {fmt(test['p_value'], '.3f')}",
                        "data and budget": f"{ra['data']}; {ra['budget']} / {rb['budget']}",
                        "verdict": verdict})
-    text = ("## MLP < CNN < ResNet\n\nThe best preset of each architecture (official data first, "
-            "else the largest training set), compared on validation accuracy over the folds.\n\n"
+    text = ("## MLP < CNN < ResNet\n\nThe best preset of each architecture (a study's run first, "
+            "then official data, then the largest training set), compared on validation accuracy "
+            "over the folds.\n\n"
             + markdown(pd.DataFrame(rows)))
     return text, claims
 
 
-def confusions_section(root: Path, runs: pd.DataFrame) -> str:
+def confusions_section(root: Path, runs: pd.DataFrame, studied: frozenset) -> str:
     parts = ["## Most confused characters\n"]
     for arch in ARCH_ORDER:
-        rep = representative(runs, arch) if not runs.empty else None
+        rep = representative(runs, arch, studied=studied) if not runs.empty else None
         if rep is None:
             continue
         run_dir = Path(rep["run_dir"])
@@ -430,10 +444,10 @@ def parity_section(root: Path, runs: pd.DataFrame) -> str:
             + markdown(shown) + image(figure, "backend parity"))
 
 
-def final_claims(runs: pd.DataFrame) -> list[dict]:
+def final_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
     rows = []
     for arch in ARCH_ORDER:
-        rep = representative(runs, arch) if not runs.empty else None
+        rep = representative(runs, arch, studied=studied) if not runs.empty else None
         if rep is None:
             continue
         ours = f"test {fmt(rep['test_accuracy'])} (CV {fmt(rep['cv_mean'])} ± {fmt(rep['cv_std'])})"
@@ -510,8 +524,11 @@ def build(root: Path | str) -> Path:
     catalog = browse.scan(root)
     runs = complete_runs(catalog)
     ablations = ablations_by_arch(root, catalog)
-    comparison, order_claims = comparison_section(root, runs) if not runs.empty else ("", [])
-    claims = final_claims(runs) + order_claims + ablation_claims(ablations)
+    study_table = studies(root)
+    studied = frozenset(study_table["run_id"].dropna()) if not study_table.empty else frozenset()
+    comparison, order_claims = (comparison_section(root, runs, studied) if not runs.empty
+                                else ("", []))
+    claims = final_claims(runs, studied) + order_claims + ablation_claims(ablations)
     data_seen = sorted(set(runs["data"])) if not runs.empty else []
     notes = [f"- **{label}**" for label in data_seen]
     sections = [
@@ -536,9 +553,9 @@ def build(root: Path | str) -> Path:
         "## Ablations, factor by factor\n",
         *[ablation_section(root, arch, ablation) for arch in ARCH_ORDER
           for ablation in ablations.get(arch, [])],
-        confusions_section(root, runs) if not runs.empty else "",
+        confusions_section(root, runs, studied) if not runs.empty else "",
         parity_section(root, runs) if not runs.empty else "",
-        studies_section(studies(root)),
+        studies_section(study_table),
         bench_section(root),
     ]
     path = root / "REPORT.md"
