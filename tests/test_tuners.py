@@ -103,6 +103,20 @@ def test_alternatives_cover_every_other_value_once():
         spaces.alternatives("cnn", ["colour"])
 
 
+@pytest.mark.parametrize("arch", ["mlp", "cnn", "resnet"])
+def test_every_ablation_arm_resolves_to_a_buildable_configuration(arch):
+    """The whole-space ablation that `study` runs: every arm's settings resolve (a parent
+    choice that activates a conditional hyperparameter gives it its default)."""
+    arms = ablation.plan(presets.resolve(arch, "baseline"))
+    assert len(arms) == 1 + len(spaces.alternatives(arch))
+    by_id = {arm["id"]: arm["config"] for arm in arms}
+    if arch == "cnn":
+        assert by_id["channels-32.64.128"].model["kernels"] == (3, 3, 3)
+        assert by_id["channels-32.64.128"].model["filters"] == (32, 64, 128)
+        assert by_id["kernels_3_layers-5.5.3"].model["kernels"] == (5, 5, 3)
+        assert by_id["kernels_2_layers-5.3"].model["kernels"] == (5, 3)
+
+
 # ------------------------------------------------------------------ search on synthetic data
 
 

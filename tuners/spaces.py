@@ -142,12 +142,14 @@ def settings(arch: str, values: dict | None = None) -> dict:
         ValueError: a name that is not in the space, or a value it does not offer.
     """
     space = describe(arch)
-    hp = hyperparameters(arch)
-    for name, value in (values or {}).items():
+    for name in values or {}:
         if name not in space:
             raise ValueError(f"{name!r} is not a hyperparameter of the {arch} space; "
                              f"choose from {', '.join(space)}")
-        hp.values[name] = value
+    # Values set before the space registers: a conditional hyperparameter that the values
+    # activate (CNN kernels for three layers) then gets its default when it registers.
+    hp = keras_tuner.HyperParameters()
+    hp.values.update(values or {})
     return get(arch)(hp)
 
 
