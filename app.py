@@ -221,7 +221,9 @@ def page_ablations(catalog: browse.Catalog) -> None:
     if not catalog.ablations:
         st.info("No ablations yet: `emnist-bench ablate --arch cnn --factors activation,optimizer`.")
         return
-    newest = sorted(catalog.ablations, key=lambda a: str(a.get("created")), reverse=True)
+    # The newest ablation with a finished arm first (one just started has nothing to draw).
+    newest = sorted(catalog.ablations, key=lambda a: (a["arms"] > 0, str(a.get("created"))),
+                    reverse=True)
     studies = {a["id"]: a for a in newest}
     chosen = st.selectbox("Ablation", list(studies), key="ablation", bind="query-params")
     study = studies[chosen or next(iter(studies))]
