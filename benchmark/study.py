@@ -80,7 +80,7 @@ def summary_text(study_id: str, table: pd.DataFrame) -> str:
     lines = []
     for row in table.to_dict("records"):
         if row["part"] == "ablation":
-            detail = f"{row['arms_complete']}/{row['arms']} arms complete"
+            detail = f"{int(row['arms_complete'])}/{int(row['arms'])} arms complete"
         elif row["status"] == "complete":
             std = row["cv_std"] if row["cv_std"] == row["cv_std"] and row["cv_std"] is not None else 0.0
             detail = f"cv {row['cv_mean']:.4f} ± {std:.4f}, test {row['test_accuracy']:.4f}"
