@@ -156,9 +156,11 @@ def fold_accuracies(run_dir: Path) -> pd.Series:
 
 def representative(runs: pd.DataFrame, arch: str, preset: str = "best",
                    studied: frozenset = frozenset()) -> pd.Series | None:
-    """The run of an architecture's preset to report: a study's run first, then official
-    data, then the most training images, then the most folds, then the newest."""
-    chosen = runs[(runs["arch"] == arch) & (runs["preset"] == preset)]
+    """The run of an architecture's preset to report: a study's `best` part first (`studied`,
+    whatever its preset label), then official data, then the most training images, then the
+    most folds, then the newest."""
+    chosen = runs[(runs["arch"] == arch)
+                  & ((runs["preset"] == preset) | runs["run_id"].isin(studied))]
     if chosen.empty:
         return None
     chosen = chosen.assign(_official=chosen["official"].astype(bool),
@@ -525,7 +527,9 @@ def build(root: Path | str) -> Path:
     runs = complete_runs(catalog)
     ablations = ablations_by_arch(root, catalog)
     study_table = studies(root)
-    studied = frozenset(study_table["run_id"].dropna()) if not study_table.empty else frozenset()
+    # A study's `best` part (the ResNet's is its baseline run: the same configuration).
+    studied = (frozenset(study_table.loc[study_table["part"] == "best", "run_id"].dropna())
+               if not study_table.empty else frozenset())
     comparison, order_claims = (comparison_section(root, runs, studied) if not runs.empty
                                 else ("", []))
     claims = final_claims(runs, studied) + order_claims + ablation_claims(ablations)
