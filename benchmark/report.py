@@ -307,20 +307,25 @@ def image(path: str | None, alt: str) -> str:
     return f"\n![{alt}]({path})\n" if path else ""
 
 
+def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Complete runs as the report shows them: who, on what data and budget, how well, how long."""
+    return pd.DataFrame({
+        "arch": runs["arch"].map(NAMES).to_numpy(), "preset": runs["preset"].to_numpy(),
+        "backend": runs["backend"].to_numpy(), "data": runs["data"].to_numpy(),
+        "budget": runs["budget"].to_numpy(),
+        "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in
+                                     zip(runs["cv_mean"], runs["cv_std"], strict=True)],
+        "test accuracy": runs["test_accuracy"].map(fmt).to_numpy(),
+        "minutes": (runs["seconds"] / 60).map(lambda v: fmt(v, ".1f")).to_numpy()})
+
+
 def presets_section(root: Path, runs: pd.DataFrame) -> str:
     table = runs[runs["preset"].isin(["baseline", "best"])] if not runs.empty else runs
     if table.empty:
         return "## Baseline vs best\n\n_No complete preset runs yet: `emnist-bench study --arch all`._\n"
     table = table.assign(_order=table["arch"].map({a: i for i, a in enumerate(ARCH_ORDER)}))
     table = table.sort_values(["data", "_order", "preset", "backend"])
-    shown = pd.DataFrame({
-        "arch": table["arch"].map(NAMES), "preset": table["preset"], "backend": table["backend"],
-        "data": table["data"], "budget": table["budget"],
-        "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in
-                                     zip(table["cv_mean"], table["cv_std"], strict=True)],
-        "test accuracy": table["test_accuracy"].map(fmt),
-        "minutes": (table["seconds"] / 60).map(lambda v: fmt(v, ".1f")),
-        "run": table["run_id"]})
+    shown = runs_table(table).assign(run=table["run_id"].to_numpy())
     figure = presets_figure(root, table)
     return ("## Baseline vs best, per architecture\n\nEvery complete `baseline` and `best` run. "
             "CV = mean ± std of the validation accuracy over the folds; test = the final model "
@@ -431,14 +436,7 @@ def parity_section(root: Path, runs: pd.DataFrame) -> str:
     groups = browse.backend_groups(runs) if not runs.empty else runs
     if groups.empty:
         return "## Backend parity\n\n_No configuration has run on more than one backend yet._\n"
-    shown = pd.DataFrame({
-        "arch": groups["arch"].map(NAMES), "preset": groups["preset"],
-        "backend": groups["backend"], "data": groups["data"], "budget": groups["budget"],
-        "CV accuracy": [f"{fmt(m)} ± {fmt(s)}" for m, s in
-                        zip(groups["cv_mean"], groups["cv_std"], strict=True)],
-        "test accuracy": groups["test_accuracy"].map(fmt),
-        "minutes": (groups["seconds"] / 60).map(lambda v: fmt(v, ".1f")),
-        "configuration digest": groups["digest"]})
+    shown = runs_table(groups).assign(**{"configuration digest": groups["digest"].to_numpy()})
     figure = parity_figure(root, groups)
     return ("## Backend parity\n\nThe same configuration, data and seed (same digest) on each "
             "Keras backend. Backends draw different random numbers from the same seed, so "
