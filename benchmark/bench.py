@@ -37,6 +37,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmark.precision import cpu_has_bf16
+
 ARCHS = ("mlp", "cnn", "resnet")
 BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16", "auto")
@@ -112,19 +114,6 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------------------------
 # The parent: plans the configurations, runs one worker per configuration, stores and prints.
-
-
-def cpu_has_bf16() -> bool:
-    """True when /proc/cpuinfo lists AVX512_BF16 or AMX_BF16 (native bfloat16 arithmetic)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            return bool(flags & {"avx512_bf16", "amx_bf16"})
-    return False
 
 
 def resolve_precision(name: str) -> str:

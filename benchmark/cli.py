@@ -50,7 +50,7 @@ def non_negative(text: str) -> int:
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that reads EMNIST."""
+    """Options shared by every command that reads EMNIST and trains."""
     parser.add_argument("--data-dir", help="folder with NIST's emnist-<split>-* files "
                         "(default: $EMNIST_BENCH_DATA, else tensorflow-datasets)")
     parser.add_argument("--split", default="balanced", help="EMNIST split (default: balanced)")
@@ -59,6 +59,10 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
     parser.add_argument("--backend", choices=BACKENDS,
                         help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "mixed_bfloat16"),
+                        help="auto (default) = mixed_bfloat16 for the CNN and ResNet on tensorflow "
+                        "and torch where the CPU has native bf16, else float32; the run records "
+                        "which")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,12 +202,15 @@ def check_budget(args, min_folds: int) -> None:
 
 def resolve_config(args, arch: str, preset: str, sets: list[str]):
     """The RunConfig of the command line (arch, preset, --set, budget, data options)."""
-    from benchmark import presets
+    from benchmark import precision, presets
 
     try:
+        chosen = precision.resolve(getattr(args, "precision", "auto"), arch,
+                                   os.environ["KERAS_BACKEND"])
         return presets.resolve(arch, preset, parse_sets(sets), folds=max(args.folds, 2),
                                seed=args.seed, split=args.split, limit=args.limit,
-                               epochs=args.epochs, batch_size=args.batch_size)
+                               epochs=args.epochs, batch_size=args.batch_size,
+                               precision=chosen)
     except ValueError as error:
         raise UsageError(str(error)) from None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("none", "step", "plateau", "cosine")
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,15 @@ class TrainConfig:
     batch_size: int = 128  # the study's batch size is not stated; 128 as in the data README
     epochs: int = 15  # per fold; presets set their own
     patience: int = 5  # early stopping on val_accuracy, best weights restored
+    precision: str = "float32"  # float32 | mixed_bfloat16 (Keras dtype policy); the CLI's auto
+    # picks mixed_bfloat16 where it is faster (benchmark.precision) and records what it picked
 
     def validate(self) -> None:
         """Raise ValueError for a value that cannot train."""
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         for name in ("learning_rate", "gamma", "plateau_factor"):
@@ -70,7 +75,12 @@ class RunConfig:
 
     def digest(self, data_sha256: str = "") -> str:
         """A short hash of everything that changes the numbers (not the backend)."""
-        text = json.dumps(self.to_dict(), sort_keys=True) + data_sha256
+        values = self.to_dict()
+        if values["training"]["precision"] == "float32":
+            # Runs from before precision was a setting trained in float32; leaving the default
+            # out keeps their digests, so their folders still resume.
+            del values["training"]["precision"]
+        text = json.dumps(values, sort_keys=True) + data_sha256
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 

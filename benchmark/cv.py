@@ -65,7 +65,8 @@ def check_folds(y: np.ndarray, folds: int) -> None:
 
 def new_model(config: RunConfig, seed: int) -> keras.Model:
     """A freshly built and compiled model, its weights drawn from the given seed."""
-    fresh_state()
+    fresh_state()  # this also resets the dtype policy: set it after
+    keras.mixed_precision.set_global_policy(config.training.precision)
     set_seed(seed)
     return compile_model(models.build(config.arch, **config.model), config.training)
 

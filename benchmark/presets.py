@@ -101,7 +101,7 @@ def resolve(arch: str, preset: str, overrides: dict[str, str] | None = None, **r
         preset: one of the architecture's presets.
         overrides: key -> text, each key a builder argument or a TrainConfig field.
         **run: RunConfig fields (folds, seed, split, limit) and TrainConfig fields given as
-            plain options (epochs, batch_size); None means "keep the preset's value".
+            plain options (epochs, batch_size, precision); None means "keep the preset's value".
 
     Raises:
         ValueError: an unknown architecture, preset or key, or a value that cannot build.
@@ -114,7 +114,7 @@ def resolve(arch: str, preset: str, overrides: dict[str, str] | None = None, **r
         raise ValueError(f"unknown preset {preset!r} for {arch}; choose from {', '.join(preset_names(arch))}")
     model_kwargs = {**models.defaults(arch), **PRESETS[arch][preset]["model"]}
     training = {**dataclasses.asdict(TrainConfig()), **PRESETS[arch][preset]["training"]}
-    for key in ("epochs", "batch_size"):
+    for key in ("epochs", "batch_size", "precision"):
         if run.get(key) is not None:
             training[key] = run.pop(key)
         run.pop(key, None)

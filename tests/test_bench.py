@@ -57,6 +57,22 @@ def test_auto_precision_follows_the_cpu(monkeypatch, has_bf16, expected):
     assert bench.resolve_precision("float32") == "float32"
 
 
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_training_precision_is_bf16_only_where_measured_faster(monkeypatch, has_bf16):
+    from benchmark import precision
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: has_bf16)
+    for backend in ("tensorflow", "jax", "torch"):
+        for arch in ("mlp", "cnn", "resnet"):
+            fast = has_bf16 and backend != "jax" and arch != "mlp"
+            assert precision.resolve("auto", arch, backend) == (
+                "mixed_bfloat16" if fast else "float32")
+            assert precision.resolve("float32", arch, backend) == "float32"
+            assert precision.resolve("mixed_bfloat16", arch, backend) == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="unknown precision 'half'"):
+        precision.resolve("half", "cnn", "torch")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--arch", "transformer"], "--arch"),
     (["--arch", "mlp", "--seconds", "0"], "--seconds"),

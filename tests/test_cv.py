@@ -152,6 +152,40 @@ def test_optimizers_and_augmentation_train(dataset, optimizer):
     assert probs.shape == (len(dataset.y_test), 47) and np.isfinite(probs).all()
 
 
+def test_mixed_bfloat16_trains_in_bf16_with_float32_probabilities(dataset):
+    import keras
+
+    config = presets.resolve("cnn", "best", {"filters": "4,8,8", "dense_units": "8"}, folds=FOLDS,
+                             seed=3, epochs=1, precision="mixed_bfloat16")
+    model = cv.new_model(config, 0)
+    assert model.get_layer("logits").compute_dtype == "bfloat16"
+    assert model.get_layer("logits").variable_dtype == "float32"
+    training.fit(model, config.training, dataset.x_train, dataset.y_train, epochs=1, stream=None)
+    probs = training.predict(model, dataset.x_test)
+    assert probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-3)
+    # The next model of the process is float32 again when its configuration says so.
+    assert cv.new_model(small_config(), 0).get_layer("logits").compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_float32_keeps_the_digests_of_runs_made_before_precision_was_a_setting():
+    """A committed run's folder name ends in its digest; the code must still compute it."""
+    from pathlib import Path
+
+    from benchmark.config import RunConfig, train_config_from_dict
+
+    stored = json.loads((Path(__file__).parents[1] / "results" / "mlp-best-tensorflow-b9f69f00"
+                         / "config.json").read_text())
+    assert "precision" not in stored["run"]["training"]
+    run = {**stored["run"], "training": train_config_from_dict(stored["run"]["training"])}
+    config = RunConfig(**run)
+    assert config.training.precision == "float32"
+    assert config.digest(stored["data"]["sha256"]) == stored["digest"] == "b9f69f00"
+    bf16 = RunConfig(**{**run, "training": TrainConfig(**{
+        **json.loads(json.dumps(run["training"].__dict__)), "precision": "mixed_bfloat16"})})
+    assert bf16.digest(stored["data"]["sha256"]) != stored["digest"]
+
+
 def test_augmentation_changes_images_in_training_only():
     import keras
 
