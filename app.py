@@ -386,10 +386,12 @@ def page_misclassified(catalog: browse.Catalog) -> None:
         keep &= (pairs.predicted_char == predicted).to_numpy()
     if pair != "any":
         keep &= (pairs.pair == pair).to_numpy()
-    positions = np.flatnonzero(keep)[: int(limit)]
+    drawable = keep & table["has_image"].to_numpy() if images is not None else keep
+    positions = np.flatnonzero(drawable)[: int(limit)]
     st.caption(f"{keep.sum()} of {len(table)} misclassified test images match; showing "
                f"{len(positions)}, most confident mistakes first (true → predicted, confidence "
-               f"of the prediction).")
+               f"of the prediction). A run stores the images of the most confident mistakes of "
+               f"each true → predicted pair; the table lists them all.")
     if images is not None and len(positions):
         grid = [np.kron(images[i], np.ones((IMAGE_SCALE, IMAGE_SCALE), dtype=np.uint8))
                 for i in positions]

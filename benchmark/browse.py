@@ -216,7 +216,8 @@ def scan(root: Path | str) -> Catalog:
         # A broken folder must not hide the others: anything reading it raises is reported.
         except (ValueError, OSError, KeyError, TypeError, AttributeError) as error:
             catalog.problems.append(Problem(name, f"{type(error).__name__}: {error}"))
-    columns = [*results.INDEX_COLUMNS, "data", "official", "data_note", "digest", "run_dir"]
+    columns = [*results.INDEX_COLUMNS, "data", "official", "data_note", "precision", "digest",
+               "run_dir"]
     catalog.runs = pd.DataFrame(rows, columns=columns)
     return catalog
 
@@ -285,7 +286,9 @@ def read_confusion(run_dir: Path) -> pd.DataFrame:
 
 
 def read_misclassified(run_dir: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """misclassified.csv and its images (None when the arrays are missing or do not match)."""
+    """misclassified.csv and its images, one per row (None when the arrays are missing or do
+    not match). The npz stores some of the rows' images (cv.images_to_keep): the table gets a
+    `has_image` column and the rows without one get a blank image."""
     table = read_csv(run_dir / "misclassified.csv",
                      dtype={"true_char": str, "predicted_char": str}, keep_default_na=False)
     path = run_dir / "misclassified.npz"
@@ -296,10 +299,15 @@ def read_misclassified(run_dir: Path) -> tuple[pd.DataFrame, np.ndarray | None]:
             images, index = arrays["images"], arrays["index"]
     except (ValueError, OSError, KeyError):  # not an npz, a pickled array, a missing key
         return table, None
-    if (images.dtype != np.uint8 or images.ndim != 3 or len(images) != len(table)
-            or not np.array_equal(index, table["index"].to_numpy())):
+    rows = pd.Index(table["index"]).get_indexer(index) if table["index"].is_unique else None
+    if (rows is None or images.dtype != np.uint8 or images.ndim != 3
+            or len(images) != len(index) or (rows < 0).any() or len(set(rows)) != len(rows)):
         return table, None
-    return table, images
+    aligned = np.zeros((len(table), *images.shape[1:]), dtype=np.uint8)
+    aligned[rows] = images
+    has_image = np.zeros(len(table), dtype=bool)
+    has_image[rows] = True
+    return table.assign(has_image=has_image), aligned
 
 
 def read_trials(search_dir: Path) -> pd.DataFrame:

@@ -157,9 +157,22 @@ def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDER
         print(f"test: accuracy {accuracy:.4f}  loss {loss:.4f}  "
               f"({len(wrong)} of {len(data.y_test)} misclassified)  {seconds:.0f}s",
               file=stream, flush=True)
+    shown = images_to_keep(misclassified)
     return {"summary": summary, "epochs": result.history, "per_class": per_class,
             "confusion": pd.DataFrame(cm, index=chars, columns=chars),
-            "misclassified": misclassified, "images": data.x_test[wrong]}
+            "misclassified": misclassified, "images": data.x_test[wrong[shown]],
+            "image_index": wrong[shown]}
+
+
+IMAGES_PER_PAIR = 12  # misclassified.npz keeps this many images per (true, predicted) pair
+MAX_IMAGES = 1500  # and this many in all: a model near chance gets almost every image wrong
+
+
+def images_to_keep(misclassified: pd.DataFrame) -> np.ndarray:
+    """Rows of the misclassified table (most confident first) whose images are stored: the
+    first IMAGES_PER_PAIR of each confusion, at most MAX_IMAGES. The CSV keeps every row."""
+    rank = misclassified.groupby(["true", "predicted"], sort=False).cumcount().to_numpy()
+    return np.flatnonzero(rank < IMAGES_PER_PAIR)[:MAX_IMAGES]
 
 
 def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR) -> dict:
@@ -186,7 +199,7 @@ def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR) -> dic
                 outcome = final_evaluation(config, data, epochs, stream)
                 store.write_test(outcome["summary"], outcome["epochs"], outcome["per_class"],
                                  outcome["confusion"], outcome["misclassified"],
-                                 outcome["images"])
+                                 outcome["images"], outcome["image_index"])
         except TrainingDiverged as error:
             store.write_failure(str(error))
             update_index(store.root)

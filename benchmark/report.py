@@ -128,13 +128,14 @@ def studies(root: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def budget_text(folds, epochs, limit) -> str:
+def budget_text(folds, epochs, limit, precision=None) -> str:
     def given(value):
         return value is not None and value == value
 
     text = f"{int(folds)} folds" if given(folds) else "? folds"
     text += f" x {int(epochs)} epochs" if given(epochs) else " x preset epochs"
-    return text + (f", --limit {int(limit):,}" if given(limit) else "")
+    text += f", --limit {int(limit):,}" if given(limit) else ""
+    return text + (", mixed_bfloat16" if precision == "mixed_bfloat16" else "")
 
 
 def complete_runs(catalog: browse.Catalog) -> pd.DataFrame:
@@ -142,8 +143,9 @@ def complete_runs(catalog: browse.Catalog) -> pd.DataFrame:
     if runs.empty:
         return runs
     runs = runs[runs["status"] == "complete"].copy()
-    runs["budget"] = [budget_text(f, e, lim) for f, e, lim in
-                      zip(runs["folds"], runs["epochs"], runs["limit"], strict=True)]
+    runs["budget"] = [budget_text(f, e, lim, p) for f, e, lim, p in
+                      zip(runs["folds"], runs["epochs"], runs["limit"], runs["precision"],
+                          strict=True)]
     return runs
 
 
@@ -256,8 +258,9 @@ def confusion_figure(root: Path, arch: str, run_dir: Path, pairs: pd.DataFrame) 
     fig, axes = plt.subplots(len(rows), per_row, figsize=(per_row * 1.1, len(rows) * 1.25))
     axes = np.atleast_2d(axes)
     for i, pair in enumerate(rows.itertuples()):
-        picked = table.index[((table["true_char"] == pair.a) & (table["predicted_char"] == pair.b))
-                             | ((table["true_char"] == pair.b) & (table["predicted_char"] == pair.a))]
+        picked = table.index[table["has_image"] & (
+            ((table["true_char"] == pair.a) & (table["predicted_char"] == pair.b))
+            | ((table["true_char"] == pair.b) & (table["predicted_char"] == pair.a)))]
         for j in range(per_row):
             ax = axes[i, j]
             ax.axis("off")
@@ -350,8 +353,9 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
     if "status" not in table:  # written before ablations.csv had it
         table["status"] = np.where(table["test_accuracy"].notna(), "complete", "incomplete")
     base = config.get("base") or {}
-    budget = budget_text(base.get("folds"), (base.get("training") or {}).get("epochs"),
-                         base.get("limit"))
+    training = base.get("training") or {}
+    budget = budget_text(base.get("folds"), training.get("epochs"), base.get("limit"),
+                         training.get("precision"))
     shown = pd.DataFrame({
         "factor": table["factor"], "value": table["value"].replace("", "(baseline)"),
         "status": table["status"],
@@ -481,8 +485,9 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
             continue
         test = paired(fa, fb)
         config = found["config"].get("base") or {}
-        budget = budget_text(config.get("folds"), (config.get("training") or {}).get("epochs"),
-                             config.get("limit"))
+        training = config.get("training") or {}
+        budget = budget_text(config.get("folds"), training.get("epochs"), config.get("limit"),
+                             training.get("precision"))
         data = browse.data_label(found["config"].get("data") or {})
         rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
                      "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "

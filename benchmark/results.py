@@ -206,8 +206,9 @@ class RunStore:
 
     def write_test(self, summary: dict, epochs: list[dict], per_class: pd.DataFrame,
                    confusion: pd.DataFrame, misclassified: pd.DataFrame,
-                   images: np.ndarray) -> None:
-        """Store the final model's evaluation; test.json is written last (the commit)."""
+                   images: np.ndarray, image_index: np.ndarray) -> None:
+        """Store the final model's evaluation; test.json is written last (the commit).
+        `images` are the test images numbered `image_index`, some of the misclassified ones."""
         self._replace_epochs(0, epochs)
         write_csv(self.path("per_class.csv"), per_class)
         confusion_text = confusion.to_csv(index=True, index_label="true")
@@ -215,7 +216,7 @@ class RunStore:
         write_csv(self.path("misclassified.csv"), misclassified)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, images=images.astype(np.uint8),
-                            index=misclassified["index"].to_numpy(dtype=np.int64))
+                            index=np.asarray(image_index, dtype=np.int64))
         atomic_write(self.path("misclassified.npz"), buffer.getvalue())
         write_json(self.path("test.json"), summary)
 

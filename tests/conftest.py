@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmark import cli
 from tests.synthetic import write_nist
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,3 +41,10 @@ def real_sample():
         pytest.skip("real EMNIST Balanced sample not found (set EMNIST_BENCH_DATA or place "
                     "../shared/data/emnist-balanced-sample beside the repository)")
     return folder
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """`emnist-bench ARGV` in this process: exit code, stdout and stderr."""
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -188,6 +188,21 @@ def test_pickled_images_are_refused_not_loaded(monkeypatch, broken):
     assert "cannot be drawn" in texts(at)
 
 
+def test_images_of_some_mistakes_line_up_with_their_rows(tmp_path, app_results):  # noqa: F811
+    folder = tmp_path / "run"
+    shutil.copytree(app_results / "mlp-best", folder)
+    table, images = browse.read_misclassified(folder)
+    assert images is not None and table["has_image"].all() and len(table) >= 3
+    kept = np.arange(0, len(table), 2)  # every second row's image, as a capped run stores them
+    np.savez(folder / "misclassified.npz", images=images[kept],
+             index=table["index"].to_numpy()[kept])
+    partial, aligned = browse.read_misclassified(folder)
+    assert np.flatnonzero(partial["has_image"]).tolist() == kept.tolist()
+    assert (aligned[kept] == images[kept]).all() and not aligned[1].any()
+    np.savez(folder / "misclassified.npz", images=images[:1], index=np.array([10**6]))
+    assert browse.read_misclassified(folder)[1] is None  # an image of no listed mistake
+
+
 def test_a_new_run_shows_up_without_a_restart(monkeypatch, tmp_path, app_results):  # noqa: F811
     folder = tmp_path / "results"
     shutil.copytree(app_results, folder)

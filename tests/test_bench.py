@@ -131,6 +131,7 @@ def test_bench_current_backend_with_peer(capsys, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="spawns every backend itself: run once, "
                     "in the tensorflow pass")
+@pytest.mark.any_backend
 def test_bench_all_backends_mixed_bfloat16_table(capsys, tmp_path):
     code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", "all", "--precision",
                                "mixed_bfloat16", "--steps", "2", "--warmup-seconds", "0",

@@ -13,16 +13,10 @@ import keras
 import pandas as pd
 import pytest
 
-from benchmark import cli
+from tests.conftest import run_cli
 from tests.synthetic import write_nist
 
 BACKEND = keras.backend.backend()
-
-
-def run_cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -170,6 +164,7 @@ def test_broken_data_in_a_real_process_prints_no_traceback(nist_dir, tmp_path):
     assert "Traceback" not in done.stderr and "train-labels" in done.stderr
 
 
+@pytest.mark.any_backend
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_at", ["fold 1/3:", "fold 2/3 epoch 1/"])
 def test_sigkill_then_rerun_gives_exactly_k_fold_rows(tmp_path, kill_at):

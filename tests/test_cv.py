@@ -55,7 +55,7 @@ def test_run_writes_every_table(dataset, tmp_path):
     wrong = store.read_table("misclassified.csv")
     assert len(wrong) == test["misclassified"] == len(dataset.y_test) - per_class["correct"].sum()
     with np.load(store.path("misclassified.npz"), allow_pickle=False) as arrays:
-        assert arrays["images"].shape == (len(wrong), 28, 28)
+        assert arrays["images"].shape == (len(wrong), 28, 28)  # tiny data: every image kept
         assert (arrays["index"] == wrong["index"].to_numpy()).all()
         assert (arrays["images"] == dataset.x_test[wrong["index"].to_numpy()]).all()
     assert (wrong["true"] != wrong["predicted"]).all()
@@ -94,6 +94,15 @@ def test_interrupted_run_resumes_without_repeating_a_fold(dataset, tmp_path, mon
     pd.testing.assert_frame_equal(folds.iloc[:2], first)
     with pytest.raises(RuntimeError, match="already stored"):
         store.add_fold({"fold": 1}, [])
+
+
+def test_stored_images_are_the_most_confident_few_of_each_confusion(monkeypatch):
+    monkeypatch.setattr(cv, "IMAGES_PER_PAIR", 2)
+    monkeypatch.setattr(cv, "MAX_IMAGES", 5)
+    table = pd.DataFrame({"true": [0, 0, 0, 1, 0, 2, 2, 3, 4],
+                          "predicted": [1, 1, 1, 0, 2, 3, 3, 4, 0]})
+    # The third 0 -> 1 is left out (two per pair), then the cap of five ends the list.
+    assert cv.images_to_keep(table).tolist() == [0, 1, 3, 4, 5]
 
 
 def test_same_seed_same_splits(dataset):

@@ -21,6 +21,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.any_backend
 @pytest.mark.slow
 def test_chief_and_two_workers_run_every_trial_exactly_once(tmp_path):
     folder = write_nist(tmp_path / "nist", train_per_class=6)

@@ -111,7 +111,10 @@ def tables(root: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(COMMANDS))
+# Resuming cv depends on each backend restoring its state exactly; the other commands add
+# bookkeeping on top of it that is the same on every backend (CI runs those on one).
+@pytest.mark.parametrize("name", [name if name == "cv" else pytest.param(
+    name, marks=pytest.mark.any_backend) for name in COMMANDS])
 def test_repeated_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, name):
     data = write_nist(tmp_path / "nist", train_per_class=6)
     os.environ["EMNIST_BENCH_CACHE"] = str(tmp_path / "cache")

@@ -17,16 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark import cli, data, results
+from benchmark import data, results
+from tests.conftest import run_cli
 from tests.synthetic import idx_images, idx_labels, make_images, write_nist
 
 NAN_SETTINGS = ["--set", "optimizer=sgd", "--set", "learning_rate=1e12", "--set", "batch_norm=false"]
-
-
-def run_cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ------------------------------------------------------------------ diverging training
@@ -45,6 +40,7 @@ def test_nan_loss_stops_the_run_names_fold_and_epoch_and_is_recorded(capsys, nis
     assert json.loads((root / "nan" / "failure.json").read_text())["reason"].startswith("fold 1/2")
 
 
+@pytest.mark.any_backend
 def test_a_failed_run_keeps_finished_folds_and_a_rerun_clears_the_failure(
         capsys, nist_dir, tmp_path, monkeypatch):
     from benchmark import training
@@ -76,6 +72,7 @@ def test_a_failed_run_keeps_finished_folds_and_a_rerun_clears_the_failure(
     assert pd.read_csv(tmp_path / "r" / "runs.csv").loc[0, "status"] == "complete"
 
 
+@pytest.mark.any_backend
 def test_ablation_records_a_diverged_arm_and_carries_on(capsys, nist_dir, tmp_path, monkeypatch):
     from benchmark import cv, training
 
@@ -101,6 +98,7 @@ def test_ablation_records_a_diverged_arm_and_carries_on(capsys, nist_dir, tmp_pa
 # ------------------------------------------------------------------ the results folder
 
 
+@pytest.mark.any_backend
 def test_a_run_being_written_by_another_process_is_refused(capsys, nist_dir, tmp_path):
     argv = ["cv", "--arch", "mlp", "--folds", "2", "--epochs", "1", "--data-dir", str(nist_dir),
             "--results-dir", str(tmp_path / "r"), "--run-id", "busy"]
@@ -139,6 +137,7 @@ def test_full_disk_stops_before_training(capsys, nist_dir, tmp_path, monkeypatch
     assert not (tmp_path / "r" / "runs.csv").exists()
 
 
+@pytest.mark.any_backend
 @pytest.mark.slow
 def test_concurrent_writers_leave_a_complete_index_and_intact_tables(tmp_path):
     """Four processes at once in one results folder: two runs of their own, and two that race

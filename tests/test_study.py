@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from benchmark import cli
-
-
-def run_cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import run_cli
 
 
+@pytest.mark.any_backend
 def test_study_runs_both_presets_and_the_ablation_then_resumes(capsys, nist_dir, tmp_path):
     root = tmp_path / "results"
     argv = ["study", "--arch", "mlp", "--factors", "activation", "--folds", "2", "--epochs", "1",

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cli, data, models, presets, training
+from benchmark import data, models, presets, training
+from tests.conftest import run_cli
 from tests.synthetic import write_nist
 from tuners import ablation, search, spaces
 from tuners.hypermodels import EmnistHyperModel
@@ -160,12 +161,14 @@ def test_holdout_search_with_one_fold(tmp_path, tiny):
     assert trials["folds"].tolist() == [1] and trials["score_std"].tolist() == [0.0]
 
 
+@pytest.mark.any_backend
 @pytest.mark.parametrize("name", ["bayesian", "grid", "hyperband"])
 def test_other_stock_oracles_run(tmp_path, tiny, name):
     trials = search.search(_tuner(tmp_path, tiny, max_trials=2, name=name))
     assert len(trials) >= 1 and (trials["status"] == "completed").any()
 
 
+@pytest.mark.any_backend
 def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path, tiny, monkeypatch):
     real_fit = training.fit
     calls = {"n": 0}
@@ -184,6 +187,7 @@ def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path,
     assert "nan" in failed["reason"]
 
 
+@pytest.mark.any_backend
 def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
     search.search(_tuner(tmp_path, tiny, max_trials=2))
     best = search.best_trial(tmp_path / "tune")
@@ -205,6 +209,7 @@ def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
     assert max(rss[-5:]) - min(rss[-5:]) < 60, rss
 
 
+@pytest.mark.any_backend
 def test_tuner_stops_between_trials_past_its_memory_budget(tmp_path, tiny, monkeypatch):
     readings = iter([1000.0, 1000.0] + [1600.0] * 20)  # run_trial and on_trial_end read it
     monkeypatch.setattr(search, "rss_mb", lambda: next(readings))
@@ -217,6 +222,7 @@ def test_tuner_stops_between_trials_past_its_memory_budget(tmp_path, tiny, monke
     assert len(search.search(_tuner(tmp_path, tiny, max_trials=4, folds=2))) == 4
 
 
+@pytest.mark.any_backend
 @pytest.mark.slow
 def test_tune_restarts_itself_past_its_memory_budget(tmp_path):
     """With a 1 MB budget the command restarts after every trial and still runs each once."""
@@ -241,6 +247,7 @@ def test_tune_restarts_itself_past_its_memory_budget(tmp_path):
 # ------------------------------------------------------------------ ablation
 
 
+@pytest.mark.any_backend
 def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
     base = _base(folds=3)
     arms = ablation.plan(base, ["activation"])
@@ -258,6 +265,7 @@ def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
     assert (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text() == baseline_folds
 
 
+@pytest.mark.any_backend
 def test_identical_arm_has_p_value_one(tmp_path, tiny):
     base = _base(folds=2)
     arms = ablation.plan(base, ["augment"])[:1]
@@ -267,12 +275,6 @@ def test_identical_arm_has_p_value_one(tmp_path, tiny):
 
 
 # ------------------------------------------------------------------ commands
-
-
-def run_cli(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_spaces_json(capsys):
@@ -298,6 +300,7 @@ def test_tuner_commands_refuse_bad_input(capsys, tmp_path, nist_dir, argv, messa
     assert len(lines) == 1 and message in lines[0], err
 
 
+@pytest.mark.any_backend
 def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir):
     common = ["--data-dir", str(nist_dir), "--results-dir", str(tmp_path / "r")]
     code, out, err = run_cli(capsys, "tune", "--arch", "mlp", "--max-trials", "2", "--folds", "2",
