@@ -126,10 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
     space.add_argument("--backend", choices=BACKENDS)
 
-    from benchmark import bench, loading
+    from benchmark import bench, loading, profile
 
     bench.add_parser(commands)
     loading.add_parser(commands)
+    profile.add_parser(commands)
 
     models = commands.add_parser("models", help="list architectures and presets")
     models.add_argument("--backend", choices=BACKENDS)
@@ -565,6 +566,12 @@ def cmd_bench_data(args) -> int:
     return loading.run(args)
 
 
+def cmd_profile(args) -> int:
+    from benchmark import profile
+
+    return profile.run(args)
+
+
 def cmd_bench(args) -> int:
     from benchmark import bench
 
@@ -572,7 +579,8 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"cv": cmd_cv, "tune": cmd_tune, "ablate": cmd_ablate, "study": cmd_study, "report": cmd_report,
-            "spaces": cmd_spaces, "bench": cmd_bench, "bench-data": cmd_bench_data, "models": cmd_models}
+            "spaces": cmd_spaces, "bench": cmd_bench, "bench-data": cmd_bench_data, "models": cmd_models,
+            "profile": cmd_profile}
 
 
 def main(argv: list[str] | None = None) -> int:

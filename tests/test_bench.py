@@ -155,3 +155,24 @@ def test_bench_data_times_decode_cache_and_pipeline(capsys, nist_dir, tmp_path):
     assert report["decode_seconds"] > 0 and report["cached_load_seconds_best"] > 0
     assert report["pipeline_images_per_second"] > 0
     assert report["fastest_training"] is None  # no bench.csv in this results folder
+
+
+@pytest.mark.slow
+@pytest.mark.any_backend  # always Keras on torch, in its own process
+def test_profile_splits_both_sides_by_operator_group(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    done = subprocess.run([sys.executable, "-m", "benchmark.cli", "profile", "--arch", "mlp",
+                           "--precision", "float32", "--steps", "2", "--results-dir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "profiles" / "mlp-float32.csv")
+    assert set(table["side"]) == {"keras (torch backend)", "plain PyTorch"}
+    for side, ops in table.groupby("side"):
+        assert (ops["group"] == "matrix multiply").any(), side  # the MLP's Dense/Linear layers
+        assert (ops["ms_per_step"] >= 0).all() and ops["ms_per_step"].sum() > 0
+    assert "wall time per step" in done.stdout and "matrix multiply" in done.stdout
