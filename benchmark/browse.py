@@ -10,6 +10,7 @@ A folder that cannot be read becomes a `Problem` for the app to show; the others
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -182,7 +183,16 @@ def run_row(root: Path, run_id: str, config: dict) -> dict:
     """One row of the Runs table: runs.csv's summary plus the data label and digest."""
     row = results.index_row(results.RunStore(root, run_id))
     data = config.get("data") or {}
+    run = config.get("run") or {}
+    training = run.get("training") or {}
+    # Everything but the precision, so runs that differ only in it can be set side by side.
+    setup = json.dumps([config.get("backend"), data.get("sha256"), {
+        **run, "training": {k: v for k, v in training.items() if k != "precision"}}],
+        sort_keys=True)
     row.update(data=data_label(data), official=is_official(data), data_note=data.get("note"),
+               # runs from before precision was a setting trained in float32
+               precision=training.get("precision", "float32"),
+               setup=hashlib.sha256(setup.encode()).hexdigest()[:8],
                digest=config.get("digest"), run_dir=str(root / run_id))
     return row
 
@@ -216,8 +226,8 @@ def scan(root: Path | str) -> Catalog:
         # A broken folder must not hide the others: anything reading it raises is reported.
         except (ValueError, OSError, KeyError, TypeError, AttributeError) as error:
             catalog.problems.append(Problem(name, f"{type(error).__name__}: {error}"))
-    columns = [*results.INDEX_COLUMNS, "data", "official", "data_note", "precision", "digest",
-               "run_dir"]
+    columns = [*results.INDEX_COLUMNS, "data", "official", "data_note", "precision", "setup",
+               "digest", "run_dir"]
     catalog.runs = pd.DataFrame(rows, columns=columns)
     return catalog
 
@@ -506,6 +516,16 @@ def backend_groups(runs: pd.DataFrame) -> pd.DataFrame:
     counts = runs.groupby("digest")["backend"].nunique()
     shared = counts[counts > 1].index
     return runs[runs["digest"].isin(shared)].sort_values(["digest", "backend"])
+
+
+def precision_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs whose configuration, data and backend (the setup) were run in more than one
+    precision."""
+    if runs.empty:
+        return runs
+    counts = runs.groupby("setup")["precision"].nunique()
+    shared = counts[counts > 1].index
+    return runs[runs["setup"].isin(shared)].sort_values(["setup", "precision"])
 
 
 def latest_bench(bench: pd.DataFrame) -> pd.DataFrame:

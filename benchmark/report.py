@@ -448,6 +448,19 @@ def parity_section(root: Path, runs: pd.DataFrame) -> str:
             + markdown(shown) + image(figure, "backend parity"))
 
 
+def precision_section(runs: pd.DataFrame) -> str:
+    groups = browse.precision_groups(runs) if not runs.empty else runs
+    if groups.empty:
+        return ""
+    shown = runs_table(groups).assign(precision=groups["precision"].to_numpy(),
+                                      run=groups["run_id"].to_numpy())
+    return ("## Precision parity\n\nThe same configuration, data, seed and backend in float32 "
+            "and in mixed_bfloat16 (the `--precision auto` default for the CNN and ResNet on "
+            "TensorFlow and PyTorch where the CPU has bf16). Minutes are wall time on a shared "
+            "2-core machine, not a speed measurement: `emnist-bench bench` is.\n\n"
+            + markdown(shown))
+
+
 def final_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
     rows = []
     for arch in ARCH_ORDER:
@@ -562,6 +575,7 @@ def build(root: Path | str) -> Path:
           for ablation in ablations.get(arch, [])],
         confusions_section(root, runs, studied) if not runs.empty else "",
         parity_section(root, runs) if not runs.empty else "",
+        precision_section(runs),
         studies_section(study_table),
         bench_section(root),
     ]

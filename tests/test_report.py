@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from benchmark import cli
+from benchmark import browse, cli
 from tests.app_results import app_results  # noqa: F401  (the shared fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
@@ -74,3 +74,10 @@ def test_report_without_a_results_folder_is_one_line(capsys, tmp_path):
     code = cli.main(["report", "--results-dir", str(tmp_path / "none")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "emnist-bench study" in err
+
+
+@pytest.mark.any_backend
+def test_precision_parity_pairs_runs_that_differ_only_in_precision():
+    runs = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "setup": ["s1", "s1", "s2", "s2"],
+                         "precision": ["float32", "mixed_bfloat16", "float32", "float32"]})
+    assert browse.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
