@@ -192,7 +192,7 @@ def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
     if cfg.augment:  # the seed comes from NumPy, which set_seed seeded for this run
         batches = augmented_batches(cfg, x, y, seed=int(np.random.randint(2**31 - 8)))
         model.fit(batches, epochs=epochs, validation_data=validation, verbose=0,
-                  callbacks=callbacks)
+                  callbacks=callbacks, shuffle=False)  # the pipeline shuffles
     else:
         model.fit(x, y, batch_size=cfg.batch_size, epochs=epochs, validation_data=validation,
                   shuffle=True, verbose=0, callbacks=callbacks)
