@@ -122,8 +122,9 @@ def studies(root: Path) -> pd.DataFrame:
         table.insert(1, "arch", config.get("arch"))
         table.insert(2, "backend", config.get("backend"))
         table.insert(3, "data", browse.data_label(config.get("data") or {}))
+        precision = ((config.get("base") or {}).get("training") or {}).get("precision")
         table.insert(4, "budget", budget_text(budget.get("folds"), budget.get("epochs"),
-                                              budget.get("limit")))
+                                              budget.get("limit"), precision))
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
