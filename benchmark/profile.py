@@ -119,7 +119,7 @@ def summary(table: pd.DataFrame, seconds: dict[str, float], steps: int) -> pd.Da
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmark import cli, results
+    from benchmark import cli, provenance, results
     from benchmark.bench import random_data
 
     if args.steps < 1 or args.batch_size < 1:
@@ -136,6 +136,14 @@ def run(args: argparse.Namespace) -> int:
     table = pd.concat([keras_ops, peer_ops], ignore_index=True)
     table.insert(0, "precision", args.precision)
     table.insert(0, "arch", args.arch)
+    stamp = provenance.stamp("torch")
+    table = table.assign(
+        wall_ms_per_step=table["side"].map({"keras (torch backend)": keras_s * 1000 / args.steps,
+                                            "plain PyTorch": peer_s * 1000 / args.steps}),
+        batch_size=args.batch_size, steps=args.steps, data="random uint8 images",
+        keras_version=stamp["versions"].get("keras"), torch_version=stamp["versions"].get("torch"),
+        cpu=stamp["machine"]["cpu"], cores=stamp["machine"]["cores"],
+        code_version=stamp["code_version"], created=stamp["created"], command=stamp["command"])
     path = root / "profiles" / f"{args.arch}-{args.precision}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     results.write_csv(path, table.sort_values(["side", "ms_per_step"], ascending=[True, False]))

@@ -176,3 +176,4 @@ def test_profile_splits_both_sides_by_operator_group(tmp_path):
         assert (ops["group"] == "matrix multiply").any(), side  # the MLP's Dense/Linear layers
         assert (ops["ms_per_step"] >= 0).all() and ops["ms_per_step"].sum() > 0
     assert "wall time per step" in done.stdout and "matrix multiply" in done.stdout
+    assert table["code_version"].notna().all() and (table["steps"] == 2).all()
