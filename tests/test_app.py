@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -298,20 +297,23 @@ def test_the_studys_number_only_beside_official_balanced_results(monkeypatch, tm
     assert ("LeakyReLU 0.8963" in texts(at)) == official
 
 
-# ------------------------------------------------------------------------- speed
+# ------------------------------------------------------------------------- many runs
 
 
-def test_a_few_hundred_runs_read_quickly(monkeypatch, tmp_path, app_results):  # noqa: F811
+def test_a_few_hundred_runs_are_read_once_and_then_served_from_the_cache(
+        monkeypatch, tmp_path, app_results):  # noqa: F811
+    """Speed is for a benchmark to measure; here: all 300 are read, and a rerun with nothing
+    changed on disk does not read them again."""
     folder = tmp_path / "results"
     folder.mkdir()
     for i in range(300):
         shutil.copytree(app_results / "mlp-best", folder / f"run-{i:03d}")
-    start = time.perf_counter()
     catalog = browse.scan(folder)
     assert len(catalog.runs) == 300 and not catalog.problems
-    assert time.perf_counter() - start < 20
     at = open_app(monkeypatch, folder)
-    start = time.perf_counter()
+    calls = []
+    real_scan = browse.scan
+    monkeypatch.setattr(browse, "scan", lambda root: calls.append(root) or real_scan(root))
     at.run()  # cached: nothing changed on disk
-    assert time.perf_counter() - start < 5
+    assert calls == []
     assert len(at.dataframe[0].value) == 300
