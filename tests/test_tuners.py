@@ -198,15 +198,16 @@ def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
 
 def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
     """Keras state (and JAX's compiled functions) are cleared between trials: on JAX and
-    PyTorch, RSS stays flat over the last five of ten trials.
+    PyTorch, RSS stays flat over the last four of seven trials.
     TensorFlow keeps its traced graphs (~15 MB per fit); there the tuner reports it (next test)
     and the command restarts itself (test_tune_restarts_itself_past_its_memory_budget)."""
     if keras.backend.backend() == "tensorflow":
         pytest.skip("TensorFlow retains traced graphs per fit; covered by the restart tests")
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=10, folds=1))
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=7, folds=1))
     rss = trials.sort_values("trial_id")["rss_mb"].tolist()
-    # A first model of a new kind (augmentation layers) costs a one-off step; after that, flat.
-    assert max(rss[-5:]) - min(rss[-5:]) < 60, rss
+    # The first models of a new kind cost a one-off step; after that, flat (without the
+    # clearing, JAX grew about 60 MB per trial).
+    assert max(rss[-4:]) - min(rss[-4:]) < 60, rss
 
 
 @pytest.mark.any_backend
@@ -322,7 +323,7 @@ def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir):
 
 
 def test_same_seed_same_trials(tmp_path, tiny):
-    first = search.search(_tuner(tmp_path / "a", tiny, max_trials=2, folds=2))
-    second = search.search(_tuner(tmp_path / "b", tiny, max_trials=2, folds=2))
+    first = search.search(_tuner(tmp_path / "a", tiny, max_trials=2, folds=1))
+    second = search.search(_tuner(tmp_path / "b", tiny, max_trials=2, folds=1))
     names = list(spaces.describe("mlp"))
     assert first[names].astype(str).values.tolist() == second[names].astype(str).values.tolist()
