@@ -137,8 +137,9 @@ def page_runs(catalog: browse.Catalog) -> None:
         table = runs.assign(cv=cv, folds_text=folds)
         st.dataframe(
             table, hide_index=True,
-            column_order=["run_id", "arch", "preset", "backend", "data", "cv", "test_accuracy",
-                          "epochs", "folds_text", "seconds", "status", "created"],
+            column_order=["run_id", "arch", "preset", "backend", "precision", "data", "cv",
+                          "test_accuracy", "epochs", "folds_text", "seconds", "status",
+                          "created"],
             column_config={
                 "run_id": "run", "cv": st.column_config.TextColumn("CV mean ± std"),
                 "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
