@@ -198,16 +198,17 @@ def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
 
 def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
     """Keras state (and JAX's compiled functions) are cleared between trials: on JAX and
-    PyTorch, RSS stays flat over the last four of seven trials.
+    PyTorch, RSS does not climb over seven trials.
     TensorFlow keeps its traced graphs (~15 MB per fit); there the tuner reports it (next test)
     and the command restarts itself (test_tune_restarts_itself_past_its_memory_budget)."""
     if keras.backend.backend() == "tensorflow":
         pytest.skip("TensorFlow retains traced graphs per fit; covered by the restart tests")
     trials = search.search(_tuner(tmp_path, tiny, max_trials=7, folds=1))
     rss = trials.sort_values("trial_id")["rss_mb"].tolist()
-    # The first models of a new kind cost a one-off step; after that, flat (without the
-    # clearing, JAX grew about 60 MB per trial).
-    assert max(rss[-4:]) - min(rss[-4:]) < 60, rss
+    # The first models of a new kind cost a one-off step; after that no trend, only the
+    # allocator's ups and downs (without the clearing, JAX grew about 60 MB per trial: the
+    # last three would sit some 180 MB above trials 2-4).
+    assert max(rss[-3:]) - max(rss[1:4]) < 100, rss
 
 
 @pytest.mark.any_backend
