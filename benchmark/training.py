@@ -96,8 +96,9 @@ def augmented_batches(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int)
     """Shuffled training batches, each image freshly augmented every epoch, as a tf.data
     pipeline. Augmentation runs here, on the input side, rather than as layers of the model:
     Keras's preprocessing layers run on TensorFlow inside tf.data whatever the backend, in
-    parallel with the training step (on JAX the same layers inside the model were 25x slower
-    than this pipeline). Validation and test images are never augmented."""
+    parallel with the training step (on JAX the same layers inside the model trained the MLP
+    at ~360 images/s, this pipeline at ~15,000). Validation and test images are never
+    augmented. The same seed gives the same batches, image for image."""
     import tensorflow as tf
 
     layers = augmentation_layers(cfg, seed)
@@ -111,7 +112,9 @@ def augmented_batches(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int)
     return (tf.data.Dataset.from_tensor_slices((x, y))
             .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
             .batch(cfg.batch_size)
-            .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+            # One batch at a time: the layers draw from one random state, and parallel calls
+            # would draw in a racing order, so a rerun (or a resumed fold) would differ.
+            .map(augment)
             .prefetch(tf.data.AUTOTUNE))
 
 

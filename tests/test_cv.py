@@ -205,6 +205,15 @@ def test_augmentation_moves_training_images_only_and_differently_each_epoch():
     assert sorted(first[1]) == [0, 1, 2, 3]  # every image once, shuffled
     assert not np.allclose(first[0][np.argsort(first[1])], images)  # moved
     assert not np.allclose(first[0][np.argsort(first[1])], second[0][np.argsort(second[1])])
+    # The same seed gives the same epoch, batch for batch (a resumed fold relies on it).
+    many, many_labels = np.repeat(images, 8, axis=0), np.repeat(labels, 8)
+
+    def epoch():
+        batches = training.augmented_batches(TrainConfig(augment=True, batch_size=4), many,
+                                             many_labels, seed=7)
+        return [image.numpy() for image, _ in batches]
+
+    assert all(np.array_equal(a, b) for a, b in zip(epoch(), epoch(), strict=True))
     config = small_config(augment="true")
     result = training.fit(cv.new_model(config, 0), config.training, images, labels,
                           validation=(images, labels), epochs=2, stream=None)
