@@ -59,7 +59,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
     parser.add_argument("--backend", choices=BACKENDS,
                         help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "mixed_bfloat16"),
+    from benchmark.precision import CHOICES as PRECISION_CHOICES  # no Keras import
+
+    parser.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
                         help="auto (default) = mixed_bfloat16 for the CNN and ResNet on tensorflow "
                         "and torch where the CPU has native bf16, else float32; the run records "
                         "which")
