@@ -41,7 +41,7 @@ from benchmark.precision import cpu_has_bf16
 
 ARCHS = ("mlp", "cnn", "resnet")
 BACKENDS = ("tensorflow", "jax", "torch")
-PRECISIONS = ("float32", "mixed_bfloat16", "auto")
+PRECISIONS = ("float32", "mixed_bfloat16", "auto", "both")
 PEER = "pytorch"  # the backend column of the plain-PyTorch peer's rows
 PRESET = "best"
 NUM_CLASSES = 47
@@ -93,8 +93,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=(*BACKENDS, "all"),
                         help="Keras backend, or all (default: $KERAS_BACKEND, else tensorflow)")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS,
-                        help="float32, mixed_bfloat16, or auto = mixed_bfloat16 where the CPU "
-                        "has AVX512_BF16 or AMX, else float32 (default: float32)")
+                        help="float32, mixed_bfloat16, auto = mixed_bfloat16 where the CPU "
+                        "has AVX512_BF16 or AMX, else float32, or both = float32 then "
+                        "mixed_bfloat16 in one invocation (default: float32)")
     parser.add_argument("--batch-size", type=positive_int, default=128, help="default: 128")
     parser.add_argument("--seconds", type=positive_float, default=10.0,
                         help="timed seconds per configuration, after warm-up (default: 10)")
@@ -116,11 +117,13 @@ def add_parser(commands) -> argparse.ArgumentParser:
 # The parent: plans the configurations, runs one worker per configuration, stores and prints.
 
 
-def resolve_precision(name: str) -> str:
-    """`auto` -> mixed_bfloat16 on a CPU with native bfloat16, else float32."""
+def resolve_precisions(name: str) -> list[str]:
+    """`auto` -> mixed_bfloat16 on a CPU with native bfloat16, else float32; `both` -> both."""
+    if name == "both":
+        return ["float32", "mixed_bfloat16"]
     if name == "auto":
-        return "mixed_bfloat16" if cpu_has_bf16() else "float32"
-    return name
+        return ["mixed_bfloat16" if cpu_has_bf16() else "float32"]
+    return [name]
 
 
 def installed(module: str) -> bool:
@@ -204,7 +207,7 @@ def run(args) -> int:
     backends, skipped = resolve_backends(args.backend)
     if args.peer and not installed("torch"):
         raise UsageError("--peer needs PyTorch (pip install torch)")
-    precision = resolve_precision(args.precision)
+    precisions = resolve_precisions(args.precision)
     from benchmark import provenance, results  # no Keras here: only workers import it
 
     root = Path(args.results_dir) if args.results_dir else results.default_root()
@@ -214,19 +217,19 @@ def run(args) -> int:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     budget = {"batch_size": args.batch_size, "seconds": args.seconds,
               "warmup_seconds": args.warmup_seconds, "steps": args.steps, "seed": SEED}
-    plan = [(arch, kind, backend) for arch in archs
+    plan = [(arch, precision, kind, backend) for precision in precisions for arch in archs
             for kind, backend in ([("peer", PEER)] if args.peer else [])
             + [("keras", b) for b in backends]]
     note = f"; {', '.join(skipped)} not installed" if skipped else ""
     if args.precision == "auto":
-        note += f"; auto precision = {precision}"
+        note += f"; auto precision = {precisions[0]}"
     print(f"emnist-bench bench: {len(plan)} configuration(s), batch {args.batch_size}, "
           f"{f'{args.steps} steps' if args.steps else f'{args.seconds:g} s'} timed each{note}",
           file=sys.stderr, flush=True)
 
     rows, failures = [], []
     with tempfile.TemporaryDirectory(prefix="emnist-bench-") as folder:
-        for i, (arch, kind, backend) in enumerate(plan, start=1):
+        for i, (arch, precision, kind, backend) in enumerate(plan, start=1):
             label = "plain PyTorch" if kind == "peer" else f"Keras on {backend}"
             print(f"bench [{i}/{len(plan)}]: {arch} with {label}, {precision}, batch "
                   f"{args.batch_size} ...", file=sys.stderr, flush=True)

@@ -53,8 +53,9 @@ def test_timing_stops_on_the_budget_or_the_asked_steps():
 @pytest.mark.parametrize("has_bf16, expected", [(True, "mixed_bfloat16"), (False, "float32")])
 def test_auto_precision_follows_the_cpu(monkeypatch, has_bf16, expected):
     monkeypatch.setattr(bench, "cpu_has_bf16", lambda: has_bf16)
-    assert bench.resolve_precision("auto") == expected
-    assert bench.resolve_precision("float32") == "float32"
+    assert bench.resolve_precisions("auto") == [expected]
+    assert bench.resolve_precisions("float32") == ["float32"]
+    assert bench.resolve_precisions("both") == ["float32", "mixed_bfloat16"]
 
 
 @pytest.mark.parametrize("has_bf16", [True, False])
@@ -94,6 +95,34 @@ def test_a_failed_worker_is_reported_and_the_rest_kept(capsys, tmp_path, monkeyp
     assert code == 1
     assert "failed: mlp/" in out and "boom" in err
     assert not (tmp_path / "bench.csv").exists()
+
+
+def test_both_precisions_in_one_invocation_pair_each_with_its_own_peer(capsys, tmp_path,
+                                                                       monkeypatch):
+    """--precision both plans every configuration once per precision; each ratio is to the
+    peer of the same precision (the workers are replaced: this checks the plan and the rows)."""
+    speeds = {("pytorch", "float32"): 100.0, (BACKEND, "float32"): 150.0,
+              ("pytorch", "mixed_bfloat16"): 200.0, (BACKEND, "mixed_bfloat16"): 100.0}
+    asked = []
+
+    def fake_spawn(spec, folder):
+        asked.append((spec["backend"], spec["precision"]))
+        return {"kind": spec["kind"], "arch": spec["arch"], "backend": spec["backend"],
+                "precision": spec["precision"], "batch_size": spec["batch_size"],
+                "images_per_second": speeds[spec["backend"], spec["precision"]],
+                "ms_per_step": 1.0, "epoch_seconds": 1.0, "peak_memory_mb": 1.0,
+                "gflops_per_second": 1.0, "machine": {"cpu": "test", "cores": 2}}
+
+    monkeypatch.setattr(bench, "spawn", fake_spawn)
+    code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", BACKEND, "--precision",
+                               "both", "--peer", *TINY, "--json", "--results-dir", str(tmp_path))
+    assert code == 0, err
+    assert asked == [("pytorch", "float32"), (BACKEND, "float32"),
+                     ("pytorch", "mixed_bfloat16"), (BACKEND, "mixed_bfloat16")]
+    ratios = {(r["backend"], r["precision"]): r["vs_peer"] for r in json.loads(out)}
+    assert ratios[BACKEND, "float32"] == 1.5 and ratios[BACKEND, "mixed_bfloat16"] == 0.5
+    assert len(pd.read_csv(tmp_path / "bench.csv")) == 4
+    assert "--precision both" in pd.read_csv(tmp_path / "bench.csv")["command"][0]
 
 
 def check_records(records: list[dict], csv_path, backends: set[str]) -> pd.DataFrame:
