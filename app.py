@@ -542,7 +542,30 @@ def page_backends(catalog: browse.Catalog) -> None:
                    f"from epochs.csv), measured whenever each run happened.")
     else:
         bench_speed(bench)
+    step_profiles(root)
     backend_accuracy(catalog, with_times=bench.empty)
+
+
+def step_profiles(root: Path) -> None:
+    """profiles/*.csv: each side's profiled time per training step by operator group."""
+    st.subheader("Where a training step's time goes (profiles)")
+    groups = browse.profile_groups(root)
+    if groups.empty:
+        st.info(f"No profiles yet: `{browse.PROFILE_COMMAND}`.")
+        return
+    st.caption("Profiled ms per step of the `best` preset (batch 128) by operator group, from "
+               "each framework's own profiler: torch.profiler, tf.profiler and jax.profiler "
+               "(read with xprof). The profilers differ and slow the step, so compare the "
+               "shares; the bench above has the real speeds.")
+    groups = groups.assign(panel=groups["arch"] + " · " + groups["precision"],
+                           percent=(groups["share"] * 100).round(1))
+    chart(alt.Chart(groups).mark_bar().encode(
+        y=alt.Y("side:N", title=None), x=alt.X("ms_per_step:Q", title="ms per step"),
+        color=alt.Color("group:N", legend=alt.Legend(orient="bottom")),
+        row=alt.Row("panel:N", title=None),
+        tooltip=["arch", "precision", "side", "group", "ms_per_step", "percent",
+                 "wall_ms_per_step"],
+    ).properties(width=520).resolve_scale(x="independent"))
 
 
 def bench_speed(bench: pd.DataFrame) -> None:

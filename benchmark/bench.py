@@ -177,8 +177,8 @@ class OtherWork:
                 - getattr(cpu, "guest_nice", 0.0), children.ru_utime + children.ru_stime)
 
 
-def spawn(spec: dict, folder: Path) -> dict:
-    """Run one configuration in a fresh `python -m benchmark.bench --worker` process.
+def spawn(spec: dict, folder: Path, module: str = "benchmark.bench") -> dict:
+    """Run one configuration in a fresh `python -m <module> --worker` process.
 
     The worker writes its record to a file (stray library output on its stdout cannot corrupt
     it); its stdout and stderr go to our stderr, so --json output stays clean.
@@ -189,7 +189,7 @@ def spawn(spec: dict, folder: Path) -> dict:
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     sys.stderr.flush()
-    done = subprocess.run([sys.executable, "-m", "benchmark.bench", "--worker",
+    done = subprocess.run([sys.executable, "-m", module, "--worker",
                            json.dumps({**spec, "out": str(out)})],
                           env=env, stdin=subprocess.DEVNULL, stdout=2, check=False)
     try:

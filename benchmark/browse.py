@@ -22,7 +22,7 @@ import pandas as pd
 from benchmark import results
 
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
-BENCH_COMMAND = "emnist-bench bench --backend all --peer"
+BENCH_COMMAND = "emnist-bench bench --arch all --backend all --precision both --peer"
 FIGURES = "figures"  # results/figures/: the report's PNGs, not a run
 ALPHA = 0.05  # a paired t-test p-value under this is called a real difference
 VERDICTS = ["baseline", "within noise", "real difference: better", "real difference: worse",
@@ -526,6 +526,27 @@ def precision_groups(runs: pd.DataFrame) -> pd.DataFrame:
     counts = runs.groupby("setup")["precision"].nunique()
     shared = counts[counts > 1].index
     return runs[runs["setup"].isin(shared)].sort_values(["setup", "precision"])
+
+
+PROFILE_COMMAND = "emnist-bench profile --arch cnn --precision mixed_bfloat16"
+
+
+def profile_groups(root: Path) -> pd.DataFrame:
+    """profiles/*.csv summed per architecture, precision, side and operator group: ms per
+    step, its share of the side's profiled time, and the side's wall time per step."""
+    tables = [read_csv(path) for path in sorted((Path(root) / "profiles").glob("*.csv"))]
+    tables = [t for t in tables if {"side", "group", "ms_per_step"} <= set(t.columns)]
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    keys = ["arch", "precision", "side"]
+    grouped = (table.groupby([*keys, "group"], as_index=False)
+               .agg(ms_per_step=("ms_per_step", "sum"),
+                    wall_ms_per_step=("wall_ms_per_step", "first"),
+                    created=("created", "first"), code_version=("code_version", "first")))
+    grouped["share"] = grouped["ms_per_step"] / grouped.groupby(keys)["ms_per_step"].transform(
+        "sum")
+    return grouped
 
 
 def latest_bench(bench: pd.DataFrame) -> pd.DataFrame:

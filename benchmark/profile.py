@@ -1,14 +1,14 @@
 """Where a training step's time goes: `emnist-bench profile`.
 
-    emnist-bench profile --arch cnn --precision mixed_bfloat16
+    emnist-bench profile --arch cnn --precision mixed_bfloat16 --backend all
 
-Runs the architecture's best preset as Keras on the torch backend and as the plain PyTorch
-peer of `bench` (benchmark.torch_peer), on the same random batches, under one profiler
-(torch.profiler, CPU activities), and groups each side's operator time by kind:
-convolution, matrix multiply, elementwise and casts, reductions, pooling, the rest. Both sides
-run the same operators library, so a difference in a group is a difference in what the
-framework asks the library to do. Keras on TensorFlow and JAX compile a step into one graph
-whose operators this profiler cannot see; their figures are in `bench`.
+Runs the architecture's best preset as Keras on each asked backend and as the plain PyTorch
+peer of `bench` (benchmark.torch_peer), each in its own worker process, on the same random
+batches, under that framework's own profiler (benchmark.traces: torch.profiler, tf.profiler,
+jax.profiler), and groups each side's operator time by kind: convolution, matrix multiply,
+pooling, reductions, elementwise and casts (copies included), the rest. A difference in a
+group is a difference in what the framework asks the CPU to do. The profilers differ (aten
+operators, TensorFlow ops, XLA thunks), so compare groups and shares, not single rows.
 
 Writes results/profiles/<arch>-<precision>.csv (one row per side and operator) and prints
 the grouped table.
@@ -17,145 +17,261 @@ the grouped table.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 BATCH = 128
-GROUPS = (  # (group, operator-name fragments), first match wins
-    ("convolution", ("conv",)),
-    ("matrix multiply", ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear", "matmul")),
-    ("pooling", ("pool",)),
-    ("reductions", ("aten::sum", "aten::mean", "aten::var", "aten::max", "aten::amax", "norm")),
-    ("elementwise and casts", ("aten::copy_", "aten::to", "aten::mul", "aten::add", "aten::sub",
-                               "aten::div", "aten::neg", "aten::pow", "aten::sqrt", "relu",
-                               "elu", "aten::where", "aten::exp", "aten::log", "softmax",
-                               "aten::clamp", "aten::fill_", "aten::zero_", "rsqrt",
-                               "aten::abs", "aten::sign", "aten::lerp", "aten::addcmul",
-                               "aten::addcdiv", "foreach", "aten::maximum", "aten::minimum",
-                               "aten::sigmoid", "aten::tanh", "aten::rand", "bernoulli",
-                               "dropout")),
+PEER_SIDE = "plain PyTorch"
+# (group, name fragments, exact names), first match wins; names are lower-cased operator
+# kinds: aten operators (torch), op types (TensorFlow), HLO opcodes (JAX).
+GROUPS = (
+    ("convolution", ("convolution", "conv2d"), ()),
+    ("matrix multiply", ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear", "matmul"),
+     ("dot",)),
+    ("pooling", ("pool", "reduce-window", "select-and-scatter"), ("scatter",)),
+    ("reductions", ("aten::sum", "aten::mean", "aten::var", "aten::max", "aten::amax", "norm"),
+     ("sum", "mean", "max", "min", "prod", "argmax", "biasaddgrad", "reduce")),
+    ("elementwise and casts",
+     ("aten::copy_", "aten::to", "aten::mul", "aten::add", "aten::sub", "aten::div",
+      "aten::neg", "aten::pow", "aten::sqrt", "relu", "elu", "aten::where", "aten::exp",
+      "aten::log", "softmax", "aten::clamp", "aten::fill_", "aten::zero_", "rsqrt", "aten::abs",
+      "aten::sign", "aten::lerp", "aten::addcmul", "aten::addcdiv", "foreach", "aten::maximum",
+      "aten::minimum", "aten::sigmoid", "aten::tanh", "aten::rand", "bernoulli", "dropout"),
+     # TensorFlow op types
+     ("mul", "add", "addv2", "addn", "sub", "realdiv", "div", "divnonan", "squareddifference",
+      "cast", "sqrt", "square", "neg", "pow", "exp", "log", "tile", "maximum", "minimum",
+      "select", "selectv2", "fill", "zeroslike", "oneslike", "biasadd", "reciprocal", "sign",
+      "abs", "greater", "greaterequal", "less", "lessequal", "equal", "notequal", "floor",
+      "sigmoid", "tanh", "transpose", "broadcastto", "concatv2", "randomuniform",
+      # HLO opcodes
+      "multiply", "subtract", "divide", "convert", "exponential", "negate", "power", "compare",
+      "and", "or", "not", "clamp", "copy", "broadcast", "iota", "concatenate", "pad", "slice",
+      "dynamic-slice", "dynamic-update-slice", "bitcast", "reshape", "rng-bit-generator",
+      "erf", "log-plus-one", "exponential-minus-one", "shift-right-logical", "xor")),
 )
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("profile", help="where a training step's time goes: Keras on "
-                                 "torch vs the plain PyTorch peer, by operator")
+                                 "each backend vs the plain PyTorch peer, by operator group")
     parser.add_argument("--arch", default="cnn", choices=("mlp", "cnn", "resnet"))
     parser.add_argument("--precision", default="mixed_bfloat16",
                         choices=("float32", "mixed_bfloat16"))
+    parser.add_argument("--backend", default="all", choices=("tensorflow", "jax", "torch", "all"),
+                        help="Keras backend(s) to profile beside the peer (default: all "
+                        "installed)")
     parser.add_argument("--steps", type=int, default=10, help="profiled steps (default: 10)")
     parser.add_argument("--batch-size", type=int, default=BATCH, help="default: 128")
     parser.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
 
 
-def group_of(name: str) -> str:
-    lowered = name.lower()
-    for group, fragments in GROUPS:
-        if any(fragment in lowered for fragment in fragments):
+def group_of(kind: str) -> str:
+    lowered = kind.lower()
+    for group, fragments, names in GROUPS:
+        if lowered in names or any(fragment in lowered for fragment in fragments):
             return group
     return "other"
 
 
-def operator_table(profiler, side: str, steps: int) -> pd.DataFrame:
-    """Self CPU time per operator and step (ms) from a finished torch profiler."""
-    rows = [{"side": side, "operator": event.key, "group": group_of(event.key),
-             "ms_per_step": event.self_cpu_time_total / 1000 / steps,
-             "calls_per_step": event.count / steps}
-            for event in profiler.key_averages() if event.self_cpu_time_total > 0]
-    return pd.DataFrame(rows)
+def side_name(kind: str, backend: str) -> str:
+    return PEER_SIDE if kind == "peer" else f"keras ({backend})"
 
 
-def profile_keras(arch: str, precision: str, steps: int, batch_size: int, x, y):
+# ---------------------------------------------------------------------------------------------
+# The worker: one side in this process.
+
+
+def profile_keras(spec: dict, hlo_folder: str | None) -> tuple[list[dict], float]:
+    """Warm up, then profile one fit of `steps` batches of Keras on this process's backend."""
+    from benchmark import bench, traces
+    from benchmark.cli import choose_backend
+
+    backend = choose_backend(spec["backend"])
     import keras
-    from torch.profiler import ProfilerActivity, profile
 
     from benchmark import models, presets, training
 
+    arch, steps, batch_size = spec["arch"], spec["steps"], spec["batch_size"]
     config = presets.resolve(arch, "best", batch_size=batch_size)
     keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(precision)
+    keras.mixed_precision.set_global_policy(spec["precision"])
     training.set_seed(0)
     model = training.compile_model(models.build(arch, **config.model), config.training)
-    n = steps * batch_size
+    x, y = bench.random_data(batch_size, 0)
+    x, y = x[:steps * batch_size], y[:steps * batch_size]
     model.fit(x[:2 * batch_size], y[:2 * batch_size], batch_size=batch_size, epochs=2, verbose=0)
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+    seconds = []
+
+    def fit():
         start = time.perf_counter()
-        model.fit(x[:n], y[:n], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-        seconds = time.perf_counter() - start
-    return operator_table(profiler, "keras (torch backend)", steps), seconds
+        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+        seconds.append(time.perf_counter() - start)
+
+    if backend == "torch":
+        ops = traces.torch_ops(fit, steps)
+    elif backend == "tensorflow":
+        ops = traces.tensorflow_ops(fit, steps)
+    else:
+        ops = traces.jax_ops(fit, steps, hlo_folder)
+    return ops, seconds[0]
 
 
-def profile_peer(arch: str, precision: str, steps: int, batch_size: int, x, y):
+def profile_peer(spec: dict) -> tuple[list[dict], float]:
     import torch
-    from torch.profiler import ProfilerActivity, profile
 
-    from benchmark import torch_peer
+    from benchmark import bench, torch_peer, traces
 
+    arch, steps, batch_size = spec["arch"], spec["steps"], spec["batch_size"]
     torch.manual_seed(0)
     model = torch_peer.build(arch)
-    step = torch_peer.make_step(arch, model, precision)
+    step = torch_peer.make_step(arch, model, spec["precision"])
+    x, y = bench.random_data(batch_size, 0)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
-    for i in range(2):
-        step(xt[i * batch_size:(i + 1) * batch_size], yt[i * batch_size:(i + 1) * batch_size])
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+    batches = [(xt[i * batch_size:(i + 1) * batch_size], yt[i * batch_size:(i + 1) * batch_size])
+               for i in range(steps)]
+    for images, labels in batches[:2]:
+        step(images, labels)
+    seconds = []
+
+    def fit():
         start = time.perf_counter()
-        for i in range(steps):
-            step(xt[i * batch_size:(i + 1) * batch_size], yt[i * batch_size:(i + 1) * batch_size])
-        seconds = time.perf_counter() - start
-    return operator_table(profiler, "plain PyTorch", steps), seconds
+        for images, labels in batches:
+            step(images, labels)
+        seconds.append(time.perf_counter() - start)
+
+    return traces.torch_ops(fit, steps), seconds[0]
 
 
-def summary(table: pd.DataFrame, seconds: dict[str, float], steps: int) -> pd.DataFrame:
-    """ms per step per group and side, with each side's wall time per step."""
+def worker_main(spec_text: str) -> int:
+    """`python -m benchmark.profile --worker SPEC`: profile one side, write its operator rows
+    and wall time (or {"error": ...}) as JSON to SPEC's "out" path."""
+    spec = json.loads(spec_text)
+    try:
+        with tempfile.TemporaryDirectory(prefix="emnist-bench-hlo-") as hlo_folder:
+            if spec["kind"] == "peer":
+                ops, seconds = profile_peer(spec)
+            else:
+                if spec["backend"] == "jax":
+                    from benchmark import traces
+
+                    traces.dump_hlo(hlo_folder)  # before JAX starts
+                ops, seconds = profile_keras(spec, hlo_folder)
+        record = {"ops": ops, "seconds": seconds}
+    except Exception as error:  # the parent reports it in one line and goes on
+        import traceback
+
+        traceback.print_exc()
+        record = {"error": f"{type(error).__name__}: {error}".splitlines()[0]}
+    Path(spec["out"]).write_text(json.dumps(record))
+    return 1 if "error" in record else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent: one worker per side, then the table.
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """ms per step per group and side, with each side's wall time per step (profiler on)."""
     grouped = table.pivot_table(index="group", columns="side", values="ms_per_step",
                                 aggfunc="sum", fill_value=0.0)
-    grouped = grouped.sort_values(grouped.columns[0], ascending=False)
-    wall = pd.DataFrame([{side: s * 1000 / steps for side, s in seconds.items()}],
-                        index=["wall time per step"])
-    return pd.concat([grouped, wall])
+    sides = [PEER_SIDE, *sorted(c for c in grouped.columns if c != PEER_SIDE)]
+    grouped = grouped[[s for s in sides if s in grouped.columns]]
+    grouped = grouped.sort_values(grouped.columns[-1], ascending=False)
+    wall = table.groupby("side")["wall_ms_per_step"].first()
+    grouped.loc["wall time per step"] = [wall[side] for side in grouped.columns]
+    return grouped
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmark import cli, provenance, results
-    from benchmark.bench import random_data
+    from benchmark import bench, cli, provenance, results
 
     if args.steps < 1 or args.batch_size < 1:
         raise cli.UsageError("--steps and --batch-size must be at least 1")
-    cli.choose_backend("torch")
+    backends, skipped = bench.resolve_backends(args.backend)
+    if not bench.installed("torch"):
+        raise cli.UsageError("profile needs PyTorch for its peer (pip install torch)")
+    if set(backends) - {"torch"} and not bench.installed("xprof"):
+        raise cli.UsageError("profiling TensorFlow and JAX needs xprof to read their traces "
+                             "(pip install 'emnist-bench[profile]'), or use --backend torch")
     root = Path(args.results_dir or results.default_root())
     results.check_writable(root)
-    x, y = random_data(args.batch_size, 0)
-    x, y = x[:(args.steps + 2) * args.batch_size], y[:(args.steps + 2) * args.batch_size]
+    plan = [("peer", "torch")] + [("keras", backend) for backend in backends]
+    note = f"; {', '.join(skipped)} not installed" if skipped else ""
     print(f"profile: {args.arch} best preset, {args.precision}, batch {args.batch_size}, "
-          f"{args.steps} steps per side", file=sys.stderr, flush=True)
-    keras_ops, keras_s = profile_keras(args.arch, args.precision, args.steps, args.batch_size, x, y)
-    peer_ops, peer_s = profile_peer(args.arch, args.precision, args.steps, args.batch_size, x, y)
-    table = pd.concat([keras_ops, peer_ops], ignore_index=True)
-    table.insert(0, "precision", args.precision)
-    table.insert(0, "arch", args.arch)
-    stamp = provenance.stamp("torch")
+          f"{args.steps} steps per side, {len(plan)} sides{note}", file=sys.stderr, flush=True)
+    tables, failures = [], []
+    with tempfile.TemporaryDirectory(prefix="emnist-bench-profile-") as folder:
+        for i, (kind, backend) in enumerate(plan, start=1):
+            side = side_name(kind, backend)
+            print(f"profile [{i}/{len(plan)}]: {side} ...", file=sys.stderr, flush=True)
+            spec = {"kind": kind, "backend": backend, "arch": args.arch,
+                    "precision": args.precision, "steps": args.steps,
+                    "batch_size": args.batch_size}
+            record = bench.spawn(spec, Path(folder), module="benchmark.profile")
+            if "error" in record:
+                print(f"profile [{i}/{len(plan)}]: {side} failed: {record['error']}",
+                      file=sys.stderr, flush=True)
+                failures.append(f"{side}: {record['error']}")
+                continue
+            ops = pd.DataFrame(record["ops"], columns=["operator", "kind", "ms_per_step",
+                                                       "calls_per_step"])
+            tables.append(ops.assign(side=side, backend=backend, group=ops["kind"].map(group_of),
+                                     wall_ms_per_step=record["seconds"] * 1000 / args.steps))
+    if not tables:
+        print(f"emnist-bench: error: every side failed ({'; '.join(failures)})", file=sys.stderr)
+        return 1
+    table = pd.concat(tables, ignore_index=True)
+    stamp = provenance.stamp(backends[0] if backends else "torch")
     table = table.assign(
-        wall_ms_per_step=table["side"].map({"keras (torch backend)": keras_s * 1000 / args.steps,
-                                            "plain PyTorch": peer_s * 1000 / args.steps}),
-        batch_size=args.batch_size, steps=args.steps, data="random uint8 images",
-        keras_version=stamp["versions"].get("keras"), torch_version=stamp["versions"].get("torch"),
+        arch=args.arch, precision=args.precision, batch_size=args.batch_size, steps=args.steps,
+        data="random uint8 images", keras_version=stamp["versions"].get("keras"),
+        framework_version=table["backend"].map(lambda b: framework_version(b, stamp)),
         cpu=stamp["machine"]["cpu"], cores=stamp["machine"]["cores"],
         code_version=stamp["code_version"], created=stamp["created"], command=stamp["command"])
+    table = table[COLUMNS].sort_values(["side", "ms_per_step"], ascending=[True, False])
     path = root / "profiles" / f"{args.arch}-{args.precision}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    results.write_csv(path, table.sort_values(["side", "ms_per_step"], ascending=[True, False]))
-    grouped = summary(table, {"keras (torch backend)": keras_s, "plain PyTorch": peer_s},
-                      args.steps)
-    print(f"ms per training step by operator group (self CPU time, torch.profiler; "
+    results.write_csv(path, table)
+    print(f"ms per training step by operator group (self time from each framework's profiler; "
           f"{args.arch}, {args.precision}, batch {args.batch_size}):")
-    print(grouped.round(1).to_string())
-    for side, ops in (("keras (torch backend)", keras_ops), ("plain PyTorch", peer_ops)):
-        top = ops.sort_values("ms_per_step", ascending=False).head(8)
+    print(summary(table).round(1).to_string())
+    for side, ops in table.groupby("side", sort=False):
+        top = ops.head(6)
         print(f"\ntop operators, {side}:")
-        print(top[["operator", "group", "ms_per_step", "calls_per_step"]].round(2)
+        print(top[["kind", "group", "ms_per_step", "calls_per_step"]].round(2)
               .to_string(index=False))
+    for failure in failures:
+        print(f"failed: {failure}")
     print(f"\n{path}")
-    return 0
+    return 1 if failures else 0
+
+
+COLUMNS = ["arch", "precision", "side", "backend", "operator", "kind", "group", "ms_per_step",
+           "calls_per_step", "wall_ms_per_step", "batch_size", "steps", "data", "keras_version",
+           "framework_version", "cpu", "cores", "code_version", "created", "command"]
+
+
+def framework_version(backend: str, stamp: dict) -> str | None:
+    versions = stamp["versions"]
+    if backend == "tensorflow":
+        return versions.get("tensorflow-cpu") or versions.get("tensorflow")
+    return versions.get(backend)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmark.profile --worker SPEC` (the CLI runs `emnist-bench profile`)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        return worker_main(argv[1])
+    from benchmark import cli
+
+    return cli.main(["profile", *argv])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

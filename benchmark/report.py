@@ -291,6 +291,37 @@ def parity_figure(root: Path, groups: pd.DataFrame) -> str | None:
     return save(fig, root, "backends.png")
 
 
+GROUP_COLOURS = {"convolution": "tab:blue", "matrix multiply": "tab:cyan",
+                 "pooling": "tab:purple", "reductions": "tab:orange",
+                 "elementwise and casts": "tab:red", "other": "tab:gray"}
+
+
+def profile_figure(root: Path, groups: pd.DataFrame) -> str | None:
+    """Stacked bars: each side's profiled ms per step by operator group, one panel per
+    architecture and precision."""
+    if groups.empty:
+        return None
+    panels = list(groups.groupby(["arch", "precision"], sort=True))
+    height = sum(0.9 + 0.35 * frame["side"].nunique() for _, frame in panels)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, height), squeeze=False)
+    for ax, ((arch, precision), frame) in zip(axes[:, 0], panels, strict=True):
+        table = frame.pivot_table(index="side", columns="group", values="ms_per_step",
+                                  aggfunc="sum", fill_value=0.0)
+        left = np.zeros(len(table))
+        for group, colour in GROUP_COLOURS.items():
+            if group in table:
+                ax.barh(table.index, table[group], left=left, color=colour, label=group)
+                left += table[group].to_numpy()
+        ax.set_title(f"{NAMES.get(arch, arch)}, {precision}", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("profiled ms per training step (batch 128)", fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=7,
+               bbox_to_anchor=(0.5, 1.04))
+    fig.tight_layout()
+    return save(fig, root, "profiles.png")
+
+
 # ------------------------------------------------------------------------- sections
 
 
@@ -537,6 +568,31 @@ def bench_section(root: Path) -> str:
             + markdown(shown))
 
 
+def profile_section(root: Path) -> str:
+    groups = browse.profile_groups(root)
+    if groups.empty:
+        return ""
+    shown = groups.assign(
+        share=groups["share"].map(lambda v: f"{v:.0%}"),
+        ms_per_step=groups["ms_per_step"].map(lambda v: fmt(v, ",.1f")))
+    shown = shown.pivot_table(index=["arch", "precision", "group"], columns="side",
+                              values="share", aggfunc="first", fill_value="–").reset_index()
+    walls = groups.drop_duplicates(["arch", "precision", "side"])
+    wall_rows = walls.pivot_table(index=["arch", "precision"], columns="side",
+                                  values="wall_ms_per_step", aggfunc="first").reset_index()
+    wall_rows.insert(2, "group", "wall ms per step (profiler on)")
+    for column in wall_rows.columns[3:]:
+        wall_rows[column] = wall_rows[column].map(lambda v: fmt(v, ",.1f"))
+    shown = pd.concat([shown, wall_rows], ignore_index=True).sort_values(
+        ["arch", "precision"], kind="stable").fillna("–")
+    return ("## Where a training step's time goes (`emnist-bench profile`)\n\nShare of each "
+            "side's profiled operator time by group, from each framework's own profiler "
+            "(torch.profiler; tf.profiler and jax.profiler read with xprof; on JAX an "
+            "operator is an XLA:CPU thunk). The profilers differ, so compare shares, not "
+            "milliseconds; `results/profiles/*.csv` have every operator.\n\n"
+            + markdown(shown) + image(profile_figure(root, groups), "profiled time by group"))
+
+
 def build(root: Path | str) -> Path:
     """Write results/REPORT.md (and results/figures/*.png) from the results under `root`."""
     root = Path(root)
@@ -579,6 +635,7 @@ def build(root: Path | str) -> Path:
         precision_section(runs),
         studies_section(study_table),
         bench_section(root),
+        profile_section(root),
     ]
     path = root / "REPORT.md"
     results.atomic_write(path, "\n".join(s for s in sections if s is not None) + "\n")

@@ -186,23 +186,97 @@ def test_bench_data_times_decode_cache_and_pipeline(capsys, nist_dir, tmp_path):
     assert report["fastest_training"] is None  # no bench.csv in this results folder
 
 
+HLO = """HloModule jit_train_step, is_scheduled=true
+
+%wrapped_iota_computation () -> s32[4,8,8,2] {
+  ROOT %iota.1 = s32[4,8,8,2]{3,2,1,0} iota(), iota_dimension=0
+}
+
+%fused_computation.40 (param_0: f32[4,8,8,1], param_1: f32[5,5,1,2]) -> f32[4,8,8,2] {
+  %param_0 = f32[4,8,8,1]{3,2,1,0} parameter(0)
+  %param_1 = f32[5,5,1,2]{3,2,1,0} parameter(1)
+  ROOT %conv.2 = f32[4,8,8,2]{3,2,1,0} convolution(%param_0, %param_1), window={size=5x5}
+}
+
+%add_computation (a: f32[], b: f32[]) -> f32[] {
+  %a = f32[] parameter(0)
+  %b = f32[] parameter(1)
+  ROOT %sum = f32[] add(%a, %b)
+}
+
+%fused_computation.41 (param_0.1: f32[4,8,8,2], param_1.1: f32[]) -> f32[2] {
+  %param_0.1 = f32[4,8,8,2]{3,2,1,0} parameter(0)
+  %param_1.1 = f32[] parameter(1)
+  ROOT %reduce.3 = f32[2]{0} reduce(%param_0.1, %param_1.1), dimensions={0,1,2}, to_apply=%add_computation
+}
+
+%fused_computation.42 (param_0.2: f32[4,8,8,2], param_1.2: s32[4,8,8,2]) -> (f32[4,4,4,2], s32[4,4,4,2]) {
+  %param_0.2 = f32[4,8,8,2]{3,2,1,0} parameter(0)
+  %param_1.2 = s32[4,8,8,2]{3,2,1,0} parameter(1)
+  ROOT %reduce-window.1 = (f32[4,4,4,2]{3,2,1,0}, s32[4,4,4,2]{3,2,1,0}) reduce-window(%param_0.2, %param_1.2), window={size=1x2x2x1}, to_apply=%add_computation
+}
+
+%fused_computation.43 (param_0.3: f32[4,8,8,2]) -> bf16[4,8,8,2] {
+  %param_0.3 = f32[4,8,8,2]{3,2,1,0} parameter(0)
+  ROOT %convert.1 = bf16[4,8,8,2]{3,2,1,0} convert(%param_0.3)
+}
+
+ENTRY %main.9 (x: f32[4,8,8,1], w: f32[5,5,1,2], z: f32[]) -> f32[2] {
+  %x = f32[4,8,8,1]{3,2,1,0} parameter(0)
+  %w = f32[5,5,1,2]{3,2,1,0} parameter(1)
+  %z = f32[] parameter(2)
+  %ynn_fusion.40 = f32[4,8,8,2]{3,2,1,0} fusion(%x, %w), kind=kCustom, calls=%fused_computation.40
+  %wrapped_iota = s32[4,8,8,2]{3,2,1,0} fusion(), kind=kLoop, calls=%wrapped_iota_computation
+  %wrapped_reduce-window = (f32[4,4,4,2]{3,2,1,0}, s32[4,4,4,2]{3,2,1,0}) fusion(%ynn_fusion.40, %wrapped_iota), kind=kLoop, calls=%fused_computation.42
+  %convert_fusion = bf16[4,8,8,2]{3,2,1,0} fusion(%ynn_fusion.40), kind=kLoop, calls=%fused_computation.43
+  ROOT %reduce_fusion = f32[2]{0} fusion(%ynn_fusion.40, %z), kind=kInput, calls=%fused_computation.41
+}
+"""
+
+
+def test_jax_thunks_are_kinded_by_what_their_fusions_compute():
+    from benchmark import profile, traces
+
+    kinds = traces.hlo_kinds(HLO)
+    assert kinds["ynn_fusion.40"] == "convolution"
+    assert kinds["reduce_fusion"] == "reduce"  # its scalar add (to_apply) does not count
+    assert kinds["wrapped_reduce-window"] == "reduce-window"
+    assert kinds["wrapped_iota"] == "reduce-window"  # indices used only by the pooling
+    assert kinds["convert_fusion"] == "convert"
+    assert [profile.group_of(kinds[k]) for k in ("ynn_fusion.40", "reduce_fusion",
+                                                 "wrapped_iota", "convert_fusion")] == [
+        "convolution", "reductions", "pooling", "elementwise and casts"]
+    # The same groups from torch's and TensorFlow's names.
+    assert profile.group_of("_MklNativeConv2DBackpropFilter") == "convolution"
+    assert profile.group_of("aten::addmm") == profile.group_of("MatMul") == "matrix multiply"
+    assert profile.group_of("Mean") == profile.group_of("aten::sum") == "reductions"
+    assert profile.group_of("SquaredDifference") == profile.group_of("aten::copy_") == (
+        "elementwise and casts")
+    assert profile.group_of("_MklNativeMaxPoolGrad") == "pooling"
+    assert profile.group_of("ReadVariableOp") == "other"
+
+
 @pytest.mark.slow
-@pytest.mark.any_backend  # always Keras on torch, in its own process
 def test_profile_splits_both_sides_by_operator_group(tmp_path):
+    """Keras on this pass's backend, under its own profiler, beside the plain PyTorch peer."""
     import os
     import subprocess
     import sys
 
     pytest.importorskip("torch")
+    if BACKEND != "torch":
+        pytest.importorskip("xprof")
     done = subprocess.run([sys.executable, "-m", "benchmark.cli", "profile", "--arch", "mlp",
-                           "--precision", "float32", "--steps", "2", "--results-dir",
-                           str(tmp_path)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "KERAS_BACKEND": "torch"})
+                           "--precision", "float32", "--steps", "2", "--backend", BACKEND,
+                           "--results-dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "KERAS_BACKEND": BACKEND})
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(tmp_path / "profiles" / "mlp-float32.csv")
-    assert set(table["side"]) == {"keras (torch backend)", "plain PyTorch"}
+    assert set(table["side"]) == {f"keras ({BACKEND})", "plain PyTorch"}
     for side, ops in table.groupby("side"):
         assert (ops["group"] == "matrix multiply").any(), side  # the MLP's Dense/Linear layers
         assert (ops["ms_per_step"] >= 0).all() and ops["ms_per_step"].sum() > 0
+        assert (ops["wall_ms_per_step"] > 0).all()
     assert "wall time per step" in done.stdout and "matrix multiply" in done.stdout
     assert table["code_version"].notna().all() and (table["steps"] == 2).all()
+    assert table["framework_version"].notna().all()

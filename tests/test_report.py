@@ -81,3 +81,37 @@ def test_precision_parity_pairs_runs_that_differ_only_in_precision():
     runs = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "setup": ["s1", "s1", "s2", "s2"],
                          "precision": ["float32", "mixed_bfloat16", "float32", "float32"]})
     assert browse.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
+
+
+def write_profile(root, arch, precision, rows):
+    """A profiles/<arch>-<precision>.csv as `emnist-bench profile` writes it (the columns the
+    readers use)."""
+    table = pd.DataFrame(rows, columns=["side", "operator", "group", "ms_per_step",
+                                        "wall_ms_per_step"])
+    table = table.assign(arch=arch, precision=precision, created="2026-11-26T00:00:00+00:00",
+                         code_version="abc1234")
+    (root / "profiles").mkdir(parents=True, exist_ok=True)
+    table.to_csv(root / "profiles" / f"{arch}-{precision}.csv", index=False)
+
+
+def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
+    from benchmark import report
+
+    write_profile(tmp_path, "cnn", "mixed_bfloat16", [
+        ("plain PyTorch", "aten::convolution", "convolution", 30.0, 50.0),
+        ("plain PyTorch", "aten::copy_", "elementwise and casts", 10.0, 50.0),
+        ("keras (tensorflow)", "Conv2D", "convolution", 20.0, 90.0),
+        ("keras (tensorflow)", "conv_1/Mul", "elementwise and casts", 15.0, 90.0),
+        ("keras (tensorflow)", "conv_2/Mul", "elementwise and casts", 25.0, 90.0)])
+    groups = browse.profile_groups(tmp_path).set_index(["side", "group"])
+    assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "ms_per_step"] == 40.0
+    assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "share"] == pytest.approx(
+        40 / 60)
+    assert groups.loc[("plain PyTorch", "convolution"), "share"] == pytest.approx(0.75)
+    assert groups.loc[("plain PyTorch", "convolution"), "wall_ms_per_step"] == 50.0
+
+    section = report.profile_section(tmp_path)
+    assert "| cnn | mixed_bfloat16 | elementwise and casts | 67% | 25% |" in section
+    assert "(figures/profiles.png)" in section
+    assert (tmp_path / "figures" / "profiles.png").read_bytes()[:4] == b"\x89PNG"
+    assert browse.profile_groups(tmp_path / "nothing-here").empty
