@@ -406,6 +406,21 @@ def forward_flops(model) -> int:
     return total
 
 
+def best_model(arch: str, precision: str, batch_size: int, seed: int):
+    """The architecture's best preset, compiled, at this precision (Keras already imported)."""
+    import keras
+
+    from benchmark import models, presets, training
+
+    config = presets.resolve(arch, PRESET, batch_size=batch_size)
+    # cv.new_model does these three steps, but its clear_session() would also reset the dtype
+    # policy, so the policy is set between the two.
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy(precision)
+    training.set_seed(seed)
+    return training.compile_model(models.build(arch, **config.model), config.training)
+
+
 def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seconds: float,
                   warmup_seconds: float, steps: int | None, seed: int) -> dict:
     """Time model.fit of an architecture's best preset in this process (see the module doc)."""
@@ -417,15 +432,7 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
     choose_backend(backend)
     import keras
 
-    from benchmark import models, presets, training
-
-    config = presets.resolve(arch, PRESET, batch_size=batch_size)
-    # cv.new_model does these three steps, but its clear_session() would also reset the dtype
-    # policy, so the policy is set between the two.
-    keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(precision)
-    training.set_seed(seed)
-    model = training.compile_model(models.build(arch, **config.model), config.training)
+    model = best_model(arch, precision, batch_size, seed)
     compute_dtype = next(layer.compute_dtype for layer in model.layers
                          if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)))
     x, y = random_data(batch_size, seed)

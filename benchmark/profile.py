@@ -92,16 +92,8 @@ def profile_keras(spec: dict, hlo_folder: str | None) -> tuple[list[dict], float
     from benchmark.cli import choose_backend
 
     backend = choose_backend(spec["backend"])
-    import keras
-
-    from benchmark import models, presets, training
-
     arch, steps, batch_size = spec["arch"], spec["steps"], spec["batch_size"]
-    config = presets.resolve(arch, "best", batch_size=batch_size)
-    keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(spec["precision"])
-    training.set_seed(0)
-    model = training.compile_model(models.build(arch, **config.model), config.training)
+    model = bench.best_model(arch, spec["precision"], batch_size, seed=0)
     x, y = bench.random_data(batch_size, 0)
     x, y = x[:steps * batch_size], y[:steps * batch_size]
     model.fit(x[:2 * batch_size], y[:2 * batch_size], batch_size=batch_size, epochs=2, verbose=0)

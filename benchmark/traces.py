@@ -118,7 +118,7 @@ def jax_ops(fit: Callable[[], None], steps: int, hlo_folder: str) -> list[dict]:
 
 def train_step_module(folder: Path) -> str:
     """The text of the largest optimized module XLA compiled for Keras's train step."""
-    found = [p for p in folder.glob("*train_step*after_optimizations.txt")]
+    found = list(folder.glob("*train_step*after_optimizations.txt"))
     if not found:
         raise RuntimeError(f"XLA dumped no train_step module under {folder}")
     return max(found, key=lambda p: p.stat().st_size).read_text()
