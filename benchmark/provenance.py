@@ -81,6 +81,9 @@ def accelerator() -> str:
 
 def stamp(backend: str) -> dict:
     """What every results folder records about how it was made."""
-    return {"backend": backend, "versions": versions(), "code_version": code_version(),
+    from benchmark.models import fused_batch_norm
+
+    return {"backend": backend, "batch_norm": fused_batch_norm.kernel(backend),
+            "versions": versions(), "code_version": code_version(),
             "machine": machine(), "command": "emnist-bench " + " ".join(sys.argv[1:]),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

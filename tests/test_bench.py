@@ -183,6 +183,7 @@ def test_bench_data_times_decode_cache_and_pipeline(capsys, nist_dir, tmp_path):
     assert report["n_train"] == 282 and report["backend"] == keras.backend.backend()
     assert report["decode_seconds"] > 0 and report["cached_load_seconds_best"] > 0
     assert report["pipeline_images_per_second"] > 0
+    assert report["pipeline_images"] == 282  # one whole epoch went through the adapter
     assert report["fastest_training"] is None  # no bench.csv in this results folder
 
 

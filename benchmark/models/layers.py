@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import keras
 
+from benchmark.models.fused_batch_norm import FusedBatchNormalization
+
 ACTIVATIONS = ("elu", "leaky_relu", "relu")
 
 # The study trained with PyTorch, whose BatchNorm keeps 90% of the running statistics per step
@@ -17,8 +19,9 @@ BN_EPSILON = 1e-5
 
 
 def batch_norm_layer(name: str) -> keras.Layer:
-    """BatchNormalization with the study's (PyTorch's) momentum and epsilon."""
-    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    """BatchNormalization with the study's (PyTorch's) momentum and epsilon, trained in the
+    backend's fused kernel where it has one (benchmark.models.fused_batch_norm)."""
+    return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
 def activation(name: str, *, leaky_slope: float, layer_name: str | None = None) -> keras.Layer:
