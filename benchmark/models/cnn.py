@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import keras
 
 from benchmark.models import layers
+from benchmark.models.block_max_pooling import BlockMaxPooling2D
 from benchmark.models.registry import register
 
 
@@ -73,7 +74,7 @@ def cnn(
             x, n, k, batch_norm=batch_norm, regularizer=regularizer, name=f"conv_{i}"
         )
         x = layers.activation(activation, leaky_slope=leaky_slope, layer_name=f"conv_{i}_act")(x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+        x = BlockMaxPooling2D(2, name=f"pool_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = layers.dense_bn_act(
         x,
