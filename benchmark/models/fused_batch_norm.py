@@ -15,8 +15,8 @@ PyTorch, the normalisation runs in that kernel, on the input as it arrives (bflo
 mixed precision; both kernels keep the statistics in float32), instead of in Keras's ops on a
 float32 copy. Everything else is Keras's: the weights, their initialisers and names, the moving
 statistics (biased batch variance, as Keras keeps them, not PyTorch's unbiased one), the
-inference path, the config and serialisation. JAX, masks, renorm, synchronized statistics and
-inputs other than 2-D or channels-last 4-D use Keras's own code unchanged.
+inference path, the config and serialisation. JAX, masks, renorm, synchronized statistics,
+inputs other than channels-last images (and on PyTorch, Dense outputs) use Keras's own code.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-FUSED_BACKENDS = ("tensorflow", "torch")
+# The input ranks each backend's fused kernel takes. TensorFlow's is for images: a Dense
+# layer's (batch, units) output reshaped to (batch, 1, 1, units) trained the MLP at about
+# 40,000 images/s against 50,000 with Keras's ops, so 2-D inputs keep Keras's ops there.
+FUSED_RANKS = {"tensorflow": (4,), "torch": (2, 4)}
 
 
 def kernel(backend: str) -> str:
@@ -59,29 +62,25 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         rank = len(inputs.shape)
         return bool(training and self.trainable and mask is None and not self.renorm
                     and not self.synchronized
-                    and keras.backend.backend() in FUSED_BACKENDS
-                    and rank in (2, 4) and self.axis in (-1, rank - 1)
+                    and rank in FUSED_RANKS.get(keras.backend.backend(), ())
+                    and self.axis in (-1, rank - 1)
                     and keras.backend.standardize_dtype(inputs.dtype)
                     in ("float32", "bfloat16", "float16"))
 
 
 def _tensorflow(inputs, gamma, beta, epsilon):
-    """FusedBatchNormV3 in training mode; returns outputs, batch mean, biased batch variance."""
+    """FusedBatchNormV3 in training mode on NHWC images; returns outputs, batch mean, biased
+    batch variance."""
     import tensorflow as tf
 
-    channels = inputs.shape[-1]
-    images = tf.reshape(inputs, [-1, 1, 1, channels]) if len(inputs.shape) == 2 else inputs
     empty = tf.constant([], tf.float32)
     outputs, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
-        x=images, scale=gamma, offset=beta, mean=empty, variance=empty, epsilon=epsilon,
+        x=inputs, scale=gamma, offset=beta, mean=empty, variance=empty, epsilon=epsilon,
         data_format="NHWC", is_training=True)
     # In training mode the kernel returns the variance with Bessel's correction (n / (n - 1));
     # Keras keeps the biased one in its moving variance.
-    count = tf.cast(tf.size(images) // channels, tf.float32)
-    variance = variance * (count - 1.0) / tf.maximum(count, 1.0)
-    if len(inputs.shape) == 2:
-        outputs = tf.reshape(outputs, tf.shape(inputs))
-    return outputs, mean, variance
+    count = tf.cast(tf.size(inputs) // inputs.shape[-1], tf.float32)
+    return outputs, mean, variance * (count - 1.0) / tf.maximum(count, 1.0)
 
 
 def _torch(inputs, gamma, beta, epsilon):
