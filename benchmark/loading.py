@@ -9,8 +9,9 @@ Three figures, printed (and with --json as one JSON object):
 - cached load: a second load of the same files from that cache (best and median of repeats);
 - pipeline: one shuffled epoch of the training split through the same Keras data adapter
   `model.fit` uses on this backend (tf.data on TensorFlow, drawn in graph as fit draws it;
-  NumPy batches on JAX; a DataLoader on PyTorch), batch 128, images per second. Compared with the fastest training
-  throughput stored in results/bench.csv for this backend, when there is one.
+  NumPy batches on JAX; a DataLoader on PyTorch), batch 128, images per second. Compared
+  with the fastest training throughput stored in results/bench.csv for this backend, when
+  there is one.
 
 The adapter comes from `keras.src.trainers.data_adapters` (Keras's internal module, the one
 `fit` itself calls): there is no public API for "fit's input pipeline without a model".
@@ -146,7 +147,8 @@ def run(args) -> int:
               "n_test": len(dataset.y_test), "decode_seconds": decode,
               "cached_load_seconds_best": min(loads),
               "cached_load_seconds_median": statistics.median(loads),
-              "pipeline_images_per_second": rate, "pipeline_images": seen, "batch_size": args.batch_size,
+              "pipeline_images_per_second": rate, "pipeline_images": seen,
+              "batch_size": args.batch_size,
               "fastest_training": training, "pipeline_vs_training": ratio,
               "data": dataset.fingerprint.get("note")}
     if args.json:

@@ -16,7 +16,8 @@ mixed precision; both kernels keep the statistics in float32), instead of in Ker
 float32 copy. Everything else is Keras's: the weights, their initialisers and names, the moving
 statistics (biased batch variance, as Keras keeps them, not PyTorch's unbiased one), the
 inference path, the config and serialisation. JAX, masks, renorm, synchronized statistics,
-inputs other than channels-last images (and on PyTorch, Dense outputs) use Keras's own code.
+inputs other than channels-last images or Dense outputs, and on TensorFlow Dense outputs too
+(see FUSED_RANKS) use Keras's own code.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ FUSED_RANKS = {"tensorflow": (4,), "torch": (2, 4)}
 def kernel(backend: str) -> str:
     """What trains a batch-norm layer on this backend, for the record of a run."""
     if backend == "tensorflow":
-        return "FusedBatchNormV3 (tf.raw_ops)"
+        return "FusedBatchNormV3 (tf.raw_ops) after convolutions, Keras ops after Dense layers"
     if backend == "torch":
         return "torch.native_batch_norm"
     return "Keras ops (fused by XLA)"
