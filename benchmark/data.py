@@ -294,8 +294,13 @@ def _read_folder(split: str, folder: Path) -> tuple[np.ndarray, np.ndarray, np.n
         for raw, i in index.items():
             lookup[raw] = i
         arrays[part] = (images, lookup[labels])
-    source = f"local NIST files in {files['train_images'].parent.resolve()}"
-    return (*arrays["train"], *arrays["test"], classes, source)
+    return (*arrays["train"], *arrays["test"], classes, folder_source(folder))
+
+
+def folder_source(folder: Path) -> str:
+    """Where local files came from, as results record it: the folder's name, not this machine's
+    path to it (the command records the path as given, and sha256 the contents)."""
+    return f"local NIST files in a folder named {Path(folder).resolve().name}"
 
 
 def _read_tfds(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
@@ -420,6 +425,7 @@ def load(split: str = "balanced", data_dir: str | os.PathLike | None = None, *,
             cached = _cache_load(entry) if entry.is_dir() else None
     if cached is not None:
         x_train, y_train, x_test, y_test, classes, source, sha = cached
+        source = folder_source(Path(folder))  # caches written before kept the whole path
     else:
         if folder is not None:
             x_train, y_train, x_test, y_test, classes, source = _read_folder(split, Path(folder))

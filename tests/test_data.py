@@ -76,6 +76,15 @@ def test_second_load_comes_from_the_cache(nist_dir, monkeypatch):
     assert first.fingerprint == second.fingerprint
 
 
+def test_source_names_the_folder_not_this_machines_path(nist_dir, monkeypatch):
+    """Results are committed and read elsewhere: the folder's name travels, its path does not."""
+    monkeypatch.chdir(nist_dir.parent)
+    for load in ("decoded", "cached"):
+        ds = data.load("balanced", nist_dir.name)
+        assert ds.source == f"local NIST files in a folder named {nist_dir.name}", load
+        assert str(nist_dir.parent) not in ds.fingerprint["source"], load
+
+
 def test_cache_notices_a_changed_file(nist_dir):
     first = data.load("balanced", nist_dir)
     labels = nist_dir / "emnist-balanced-test-labels-idx1-ubyte.gz"
