@@ -106,7 +106,8 @@ def run_picker(catalog: browse.Catalog, label: str, need: str) -> pd.Series | No
 
 
 def data_caption(run_or_study: dict | pd.Series) -> None:
-    """Say so when results are not on the official Balanced split (SPEC: never pass them off)."""
+    """Say so when results are not on the official Balanced split: never pass them off as the
+    study's (benchmark/STUDY.md, "The numbers and the data here")."""
     if not run_or_study.get("official"):
         st.caption(f"Data: {run_or_study.get('data')}. These are not EMNIST Balanced results, "
                    "and the study's numbers do not apply.")

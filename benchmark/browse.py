@@ -23,15 +23,15 @@ from benchmark import results
 
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
 BENCH_COMMAND = "emnist-bench bench --arch all --backend all --precision both --peer"
-FIGURES = "figures"  # results/figures/: the report's PNGs, not a run
+FIGURES = results.FIGURES  # results/figures/: the report's PNGs, not a run
 ALPHA = 0.05  # a paired t-test p-value under this is called a real difference
 VERDICTS = ["baseline", "within noise", "real difference: better", "real difference: worse",
             "no p-value"]
 NO_VERDICT = VERDICTS[-1]
 
 # Test accuracy the study reports on the official EMNIST Balanced test split, per architecture,
-# ablation factor and value (SPEC.md, "The report's results"; values as tuners/spaces.py names
-# them). Only the values the report gives a number for; its MLP ablations are qualitative.
+# ablation factor and value (benchmark/STUDY.md, "Ablations (CNN and ResNet)"; values as
+# tuners/spaces.py names them). Only the values the report gives a number for; its MLP ablations are qualitative.
 STUDY_TEST_ACCURACY: dict[tuple[str, str, str], float] = {
     ("cnn", "channels", "32,64"): 0.8699, ("cnn", "channels", "32,64,128"): 0.8877,
     ("cnn", "kernels_3_layers", "5,5,3"): 0.8922,
@@ -55,7 +55,7 @@ STUDY_TEST_ACCURACY: dict[tuple[str, str, str], float] = {
     ("resnet", "dropout", "false"): 0.9084, ("resnet", "dropout", "true"): 0.9072,
 }
 STUDY_LABEL = "study (official Balanced test)"
-# The report's own words per factor (SPEC.md, "The report's results"), numbers or not.
+# The report's own words per factor (benchmark/STUDY.md, "Published numbers"), numbers or not.
 STUDY_NOTES: dict[tuple[str, str], str] = {
     ("cnn", "channels"): "[32,64] 0.8699 vs [32,64,128] 0.8877",
     ("cnn", "kernels_3_layers"): "[5,5,3] 0.8922, the best kernels",
@@ -80,7 +80,8 @@ STUDY_NOTES: dict[tuple[str, str], str] = {
     ("mlp", "dropout"): "dropout helps", ("mlp", "augment"): "augmentation slightly hurts",
 }
 
-# Pairs of characters the study names as hard to tell apart (SPEC.md); O/0 is the other classic.
+# Pairs of characters the study names as hard to tell apart (benchmark/STUDY.md, "MLP findings");
+# O/0 is the other classic.
 KNOWN_CONFUSIONS = [("9", "q"), ("O", "0")]
 
 
@@ -206,8 +207,8 @@ def scan(root: Path | str) -> Catalog:
     rows = []
     for path in sorted(p for p in root.iterdir() if p.is_dir()):
         name = path.name
-        if not results.RUN_ID.match(name) or name == FIGURES:
-            continue  # scratch or hidden folders (results/_scratch, .git) are not runs
+        if not results.RUN_ID.match(name) or name in results.NOT_RUNS:
+            continue  # figures, profiles, scratch or hidden folders (_scratch, .git): not runs
         try:
             path = folder(root, name)
             if not (path / "config.json").exists():
@@ -534,7 +535,7 @@ PROFILE_COMMAND = "emnist-bench profile --arch cnn --precision mixed_bfloat16"
 def profile_groups(root: Path) -> pd.DataFrame:
     """profiles/*.csv summed per architecture, precision, side and operator group: ms per
     step, its share of the side's profiled time, and the side's wall time per step."""
-    tables = [read_csv(path) for path in sorted((Path(root) / "profiles").glob("*.csv"))]
+    tables = [read_csv(path) for path in sorted((Path(root) / results.PROFILES).glob("*.csv"))]
     tables = [t for t in tables if {"side", "group", "ms_per_step"} <= set(t.columns)]
     if not tables:
         return pd.DataFrame()

@@ -65,6 +65,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                         help="auto (default) = mixed_bfloat16 for the CNN and ResNet on tensorflow "
                         "and torch where the CPU has native bf16, else float32; the run records "
                         "which")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print no progress (bars, epochs, folds, ETAs); results and exit "
+                        "codes are the same")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: derived from the configuration, so a rerun resumes)")
     cv.add_argument("--from-trial", metavar="TUNE_RUN[:TRIAL]",
                     help="train a search's trial (default: its best) instead of a preset")
+    cv.add_argument("--save-model", action="store_true",
+                    help="keep the final model as results/<run-id>/model.keras")
     add_data_options(cv)
 
     tune = commands.add_parser("tune", help="KerasTuner search over the study's space, "
@@ -98,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--max-memory-growth", type=int, default=1024, metavar="MB",
                       help="restart the process between trials (resuming) once it has grown by "
                       "this much; TensorFlow keeps every traced graph (default: 1024, 0 = never)")
+    tune.add_argument("--save-model", action="store_true",
+                      help="after the search, train the best trial once on the whole training "
+                      "split, test it and keep it as results/<run-id>/model.keras")
     add_data_options(tune)
 
     ablate = commands.add_parser("ablate", help="the study's one-factor-at-a-time ablation "
@@ -176,6 +184,20 @@ def native_stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def progress(args):
+    """Where progress goes: stderr, or nowhere with --quiet. Call after choose_backend."""
+    from benchmark.training import STDERR
+
+    return None if getattr(args, "quiet", False) else STDERR
+
+
+def say(args, text: str) -> None:
+    """One progress line (silenced by --quiet)."""
+    stream = progress(args)
+    if stream is not None:
+        print(text, file=stream, flush=True)
 
 
 def parse_sets(pairs: list[str]) -> dict[str, str]:
@@ -295,12 +317,13 @@ def run_cv(args, config, data, backend: str, run_id: str | None) -> dict:
     store = open_store(args, run_id, digest, {
         "kind": "cv", "run": config.to_dict(), "data": data.fingerprint,
         **provenance.stamp(backend), "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
-    print(f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, "
-          f"{describe_data(data.fingerprint)}, {config.folds} folds x "
-          f"{config.training.epochs} epochs -> {store.dir}", file=sys.stderr, flush=True)
+    say(args, f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, "
+        f"{describe_data(data.fingerprint)}, {config.folds} folds x "
+        f"{config.training.epochs} epochs -> {store.dir}")
     if store.test_done():
-        print(f"run {run_id} is already complete", file=sys.stderr)
-    return cv.run(config, data, store)
+        say(args, f"run {run_id} is already complete")
+    return cv.run(config, data, store, progress(args),
+                  save_model=getattr(args, "save_model", False))
 
 
 def config_from_trial(args):
@@ -386,24 +409,31 @@ def cmd_tune(args) -> int:
     oracle = search.make_oracle(args.tuner, max_trials=args.max_trials,
                                 epochs=config.training.epochs, seed=args.seed)
     tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir,
-                           max_growth_mb=args.max_memory_growth or None)
+                           stream=progress(args), max_growth_mb=args.max_memory_growth or None)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
-    print(f"emnist-bench tune: {config.arch} with {args.tuner} on {backend}, "
-          f"{describe_data(data.fingerprint)}, up to {args.max_trials} trials x "
-          f"{args.folds} fold(s) x {config.training.epochs} epochs"
-          f"{f' as {role}' if role else ''} -> {store.dir}", file=sys.stderr, flush=True)
+    say(args, f"emnist-bench tune: {config.arch} with {args.tuner} on {backend}, "
+        f"{describe_data(data.fingerprint)}, up to {args.max_trials} trials x "
+        f"{args.folds} fold(s) x {config.training.epochs} epochs"
+        f"{f' as {role}' if role else ''} -> {store.dir}")
     try:
         trials = search.search(tuner)
     except search.MemoryBudgetReached as reason:
         # Everything done is on disk: start again in a fresh process, which resumes the search.
-        print(f"emnist-bench tune: {reason}; restarting the process to release it",
-              file=sys.stderr, flush=True)
+        say(args, f"emnist-bench tune: {reason}; restarting the process to release it")
         sys.stdout.flush()
         if args.in_process:  # called as a function (tests): carry on here, without a budget
             args.max_memory_growth = 0
             return cmd_tune(args)
         os.execv(sys.executable, [sys.executable, "-m", "benchmark.cli", *sys.argv[1:]])
     print(f"{run_id}: {search.summary_line(trials)}  ({store.dir / 'trials.csv'})")
+    if args.save_model:
+        try:
+            final = search.final_model(tuner)
+        except ValueError as error:
+            raise UsageError(f"--save-model: {error}") from None
+        print(f"{run_id}: best trial {final['trial_id']} trained on all "
+              f"{final['n_train']:,} training images for {final['final_epochs']} epochs, test "
+              f"{final['accuracy']:.4f}  ({store.dir / final['model']})")
     return 0
 
 
@@ -454,10 +484,10 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
     store = open_store(args, run_id, digest, {
         "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
         "test": ablation.TEST_NAME, **stamp})
-    print(f"emnist-bench ablate: {config.arch} on {backend}, {describe_data(data.fingerprint)}, "
-          f"{len(arms)} arms x {config.folds} folds x {config.training.epochs} epochs "
-          f"-> {store.dir}", file=sys.stderr, flush=True)
-    return run_id, ablation.run_arms(arms, data, store.dir, stamp)
+    say(args, f"emnist-bench ablate: {config.arch} on {backend}, "
+        f"{describe_data(data.fingerprint)}, {len(arms)} arms x {config.folds} folds x "
+        f"{config.training.epochs} epochs -> {store.dir}")
+    return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args))
 
 
 def cmd_study(args) -> int:
@@ -489,8 +519,8 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
         "budget": {"folds": base.folds, "epochs": args.epochs, "limit": args.limit,
                    "batch_size": args.batch_size, "seed": args.seed, "split": args.split},
         "base": base.to_dict(), "data": data.fingerprint, **provenance.stamp(backend)})
-    print(f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "
-          f"-> {store.dir}", file=sys.stderr, flush=True)
+    say(args, f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "
+        f"-> {store.dir}")
 
     def best_part():
         if same:  # the study's ResNet: baseline and best are one configuration, trained once
@@ -503,7 +533,7 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
         "best": best_part,
         "ablation": lambda: study.ablation_part(
             *run_ablation(args, base, data, backend, factors, None)),
-    })
+    }, progress(args))
     print(study.summary_text(store.run_id, table))
 
 

@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 from benchmark import models
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
+from benchmark.progress import WorkClock
 from benchmark.results import RunStore, update_index
 from benchmark.training import (
     STDERR,
@@ -74,9 +75,11 @@ def new_model(config: RunConfig, seed: int) -> keras.Model:
 def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
                    skip: set[int] = frozenset(),
                    on_fold: Callable[[dict, list[dict]], None] | None = None,
+                   on_epoch: Callable[[int, dict], None] | None = None,
                    stream=STDERR,
                    build: Callable[[int], keras.Model] | None = None,
-                   train: Callable[..., FitResult] | None = None) -> list[dict]:
+                   train: Callable[..., FitResult] | None = None,
+                   final_model_units: float = 0.0) -> list[dict]:
     """Train and score one model per fold; return one record per fold run.
 
     Args:
@@ -85,33 +88,42 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
         splitter: an sklearn splitter, e.g. make_splitter(5, seed).
         skip: 1-based folds already done (a resumed run).
         on_fold: called with (record, epoch rows) as soon as a fold finishes.
-        stream: where progress lines go.
+        on_epoch: called with (fold, epoch row) as soon as an epoch ends.
+        stream: where progress goes (None: silence); after each fold, the time elapsed and
+            an ETA for the folds left and the final model.
         build: seed -> compiled model (default: new_model(config, seed)); the tuners pass
             their HyperModel's build.
         train: (model, x, y, validation, label=, stream=) -> FitResult (default: fit with
             config.training); the tuners pass their HyperModel's fit.
+        final_model_units: work still to come after the folds, counted in folds, for the ETA
+            (the final model counts as one fold: there is no better guess before it runs).
     """
     build = build or (lambda seed: new_model(config, seed))
     train = train or (lambda model, *args, **kwargs: fit(model, config.training, *args, **kwargs))
     splits = list(splitter.split(np.zeros(len(y)), y))
+    clock = WorkClock(len(splits))
     records = []
     for fold, (train_idx, val_idx) in enumerate(splits, start=1):
         if fold in skip:
+            clock.skip()
             continue
         label = f"fold {fold}/{len(splits)} "
         start = time.perf_counter()
         model = build(config.seed + fold)
+        extra = {} if on_epoch is None else {"on_epoch": lambda row, f=fold: on_epoch(f, row)}
         result = train(model, x[train_idx], y[train_idx], (x[val_idx], y[val_idx]),
-                       label=label, stream=stream)
+                       label=label, stream=stream, **extra)
         accuracy, loss = scores(predict(model, x[val_idx]), y[val_idx])
         record = {"fold": fold, "val_accuracy": accuracy, "val_loss": loss,
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                   "train_size": len(train_idx), "val_size": len(val_idx),
                   "seconds": time.perf_counter() - start}
+        clock.finished()
         if stream is not None:
             print(f"fold {fold}/{len(splits)}: val_accuracy {accuracy:.4f}  "
                   f"best epoch {result.best_epoch}/{result.epochs_run}  "
-                  f"{record['seconds']:.0f}s", file=stream, flush=True)
+                  f"{record['seconds']:.0f}s  ({clock.text(extra_units=final_model_units)})",
+                  file=stream, flush=True)
         if on_fold is not None:
             on_fold(record, result.history)
         records.append(record)
@@ -123,12 +135,14 @@ def final_epochs(folds: pd.DataFrame) -> int:
     return max(1, math.ceil(float(np.median(folds["best_epoch"]))))
 
 
-def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDERR) -> dict:
-    """Train on the whole training split for `epochs`, then evaluate once on the test split."""
+def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDERR,
+                     on_epoch: Callable[[dict], None] | None = None) -> dict:
+    """Train on the whole training split for `epochs`, then evaluate once on the test split.
+    The outcome's "model" is the trained model."""
     start = time.perf_counter()
     model = new_model(config, config.seed)
     result = fit(model, config.training, data.x_train, data.y_train, epochs=epochs,
-                 label="final ", stream=stream)
+                 label="final ", stream=stream, on_epoch=on_epoch)
     probs = predict(model, data.x_test)
     accuracy, loss = scores(probs, data.y_test)
     seconds = time.perf_counter() - start
@@ -161,7 +175,7 @@ def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDER
     return {"summary": summary, "epochs": result.history, "per_class": per_class,
             "confusion": pd.DataFrame(cm, index=chars, columns=chars),
             "misclassified": misclassified, "images": data.x_test[wrong[shown]],
-            "image_index": wrong[shown]}
+            "image_index": wrong[shown], "model": model}
 
 
 IMAGES_PER_PAIR = 12  # misclassified.npz keeps this many images per (true, predicted) pair
@@ -175,12 +189,14 @@ def images_to_keep(misclassified: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(rank < IMAGES_PER_PAIR)[:MAX_IMAGES]
 
 
-def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR) -> dict:
+def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
+        save_model: bool = False) -> dict:
     """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row.
 
     The run's folder is locked while this runs (a second process on it gets RunBusy). When the
     loss becomes NaN or infinite, the reason is stored in failure.json, the finished folds stay,
-    and TrainingDiverged is raised again for the caller to report.
+    and TrainingDiverged is raised again for the caller to report. With `save_model`, the final
+    model is kept as the run's model.keras (RunStore.save_model).
     """
     with store.writing():
         store.clear_failure()
@@ -190,16 +206,26 @@ def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR) -> dic
         try:
             cross_validate(config, data.x_train, data.y_train,
                            make_splitter(config.folds, config.seed),
-                           skip=done, on_fold=store.add_fold, stream=stream)
+                           skip=done, on_fold=store.add_fold, on_epoch=store.add_epoch,
+                           stream=stream, final_model_units=0.0 if store.test_done() else 1.0)
             if not store.test_done():
                 epochs = final_epochs(store.read_table("folds.csv"))
                 if stream is not None:
                     print(f"final model: {epochs} epochs on all {len(data.y_train):,} training "
                           "images", file=stream, flush=True)
-                outcome = final_evaluation(config, data, epochs, stream)
+                outcome = final_evaluation(config, data, epochs, stream,
+                                           on_epoch=lambda row: store.add_epoch(0, row))
+                if save_model:
+                    path = store.save_model(outcome["model"])
+                    if stream is not None:
+                        print(f"saved the final model as {path}", file=stream, flush=True)
                 store.write_test(outcome["summary"], outcome["epochs"], outcome["per_class"],
                                  outcome["confusion"], outcome["misclassified"],
                                  outcome["images"], outcome["image_index"])
+            if save_model and not store.path(store.MODEL).exists() and stream is not None:
+                print(f"run {store.run_id} was complete before --save-model, so its final "
+                      "model was not kept; choose a new --run-id to train one",
+                      file=stream, flush=True)
         except TrainingDiverged as error:
             store.write_failure(str(error))
             update_index(store.root)

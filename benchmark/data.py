@@ -1,7 +1,8 @@
 """EMNIST in memory: NIST's IDX release files (or tensorflow-datasets), validated, upright, cached.
 
 Sources, in order: a folder of NIST release files (`--data-dir` or $EMNIST_BENCH_DATA), then
-tensorflow-datasets `emnist/<split>`. Images stay uint8 (N, 28, 28); models scale them.
+tensorflow-datasets `emnist/<split>` (NIST's gzip.zip, downloaded once). Images stay uint8
+(N, 28, 28); models scale them.
 Every `Dataset` carries a fingerprint (split, counts, checksum, whether the sizes are the
 official ones) that goes into every result, so a partial or derived copy is never mistaken
 for the official split.
@@ -12,10 +13,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import os
 import shutil
+import socket
 import struct
+import sys
 import tempfile
+import urllib.parse
+import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -303,25 +309,139 @@ def folder_source(folder: Path) -> str:
     return f"local NIST files in a folder named {Path(folder).resolve().name}"
 
 
-def _read_tfds(split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                    tuple[str, ...], str]:
-    """tensorflow-datasets' `emnist/<split>` (downloads on first use)."""
-    hint = (f"EMNIST '{split}' is not available: no local files were given and "
-            f"tensorflow-datasets could not fetch emnist/{split}; point --data-dir "
-            f"(or EMNIST_BENCH_DATA) at a folder holding NIST's emnist-{split}-* IDX files")
+# --------------------------------------------------------------------------- tensorflow-datasets
+
+_DOWNLOAD_MB = 560  # NIST's gzip.zip, which holds every split: TFDS fetches it once
+_CONNECT_TIMEOUT_S = 5
+
+
+def tfds_data_dir() -> str | None:
+    """Where tensorflow-datasets keeps EMNIST: $EMNIST_BENCH_TFDS_DIR, else None (TFDS's own
+    default, $TFDS_DATA_DIR or ~/tensorflow_datasets)."""
+    return os.environ.get("EMNIST_BENCH_TFDS_DIR") or None
+
+
+def _tfds_builder(split: str):
+    """TFDS's `emnist/<split>` builder, in tfds_data_dir() (constructing it writes nothing).
+
+    Raises:
+        DataError: tensorflow-datasets is not installed.
+    """
     try:
         import tensorflow_datasets as tfds
+    except ModuleNotFoundError as error:
+        if error.name != "tensorflow_datasets":
+            raise  # installed but broken: a missing dependency, not a missing data source
+        raise DataError(f"EMNIST '{split}' is not available: no local files were given and "
+                        f"tensorflow-datasets is not installed; point --data-dir (or "
+                        f"EMNIST_BENCH_DATA) at a folder holding NIST's emnist-{split}-* IDX "
+                        "files") from None
+    return tfds.builder(f"emnist/{split}", data_dir=tfds_data_dir())
 
-        train, test = tfds.as_numpy(tfds.load(f"emnist/{split}", split=["train", "test"],
-                                              batch_size=-1, as_supervised=True))
-    except Exception as error:  # network, DNS, checksum, missing package: all the same to a user
-        raise DataError(f"{hint} ({type(error).__name__})") from None
+
+def _tfds_cache_key(builder) -> str:
+    """Our decode cache's key for TFDS's copy: TFDS's version, its folder, the URL it fetched."""
+    import tensorflow_datasets as tfds
+
+    stamp = ["tfds", tfds.__version__, str(builder.data_dir), type(builder).URL]
+    return "tfds-" + hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:20]
+
+
+def _check_reachable(url: str) -> None:
+    """Raise OSError unless the host of `url` (or the proxy requests would use) takes a TCP
+    connection within a few seconds; TFDS itself retries for minutes before giving up."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        proxy_parts = urllib.parse.urlsplit(proxy if "//" in proxy else f"http://{proxy}")
+        host, port = proxy_parts.hostname, proxy_parts.port or 80
+    socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S).close()
+
+
+def _paths_under(root: Path) -> set[Path]:
+    """`root`, and everything in the folders TFDS writes for this dataset (downloads/, emnist/)."""
+    tops = [root / "downloads", root / "emnist"]
+    return {p for p in (root, *tops) if p.exists()} | {p for top in tops for p in top.rglob("*")}
+
+
+def _remove_new(root: Path, before: set[Path]) -> None:
+    """Delete what appeared under `root` since `before` (a failed TFDS attempt's debris)."""
+    new = _paths_under(root) - before
+    for path in sorted(p for p in new if p.parent not in new):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _tfds_download(builder, split: str) -> None:
+    """Download and prepare `emnist/<split>` with TFDS's own downloader, failing fast offline.
+
+    Raises:
+        DataError: one line naming the URL, when the host cannot be reached or the download or
+            preparation fails; whatever the attempt wrote is removed again.
+    """
+    url = type(builder).URL
+    hint = (f"point --data-dir (or EMNIST_BENCH_DATA) at a folder holding NIST's "
+            f"emnist-{split}-* IDX files instead")
+    try:
+        _check_reachable(url)
+    except OSError as error:
+        raise DataError(f"downloading EMNIST failed: tensorflow-datasets fetches it from {url}, "
+                        f"which cannot be reached ({error.strerror or error}); {hint}") from None
+    print(f"downloading EMNIST via tensorflow-datasets from {url} (about {_DOWNLOAD_MB} MB, "
+          "once) ...", file=sys.stderr, flush=True)
+    root = Path(builder.data_dir_root)
+    before = _paths_under(root)
+    try:
+        builder.download_and_prepare()
+    except BaseException as error:
+        _remove_new(root, before)
+        if isinstance(error, ImportError) or not isinstance(error, Exception):
+            raise  # a missing dependency or Ctrl-C: not a download problem
+        reason = (str(error).splitlines() or [""])[0][:200]
+        raise DataError(f"downloading EMNIST failed: tensorflow-datasets could not download and "
+                        f"prepare emnist/{split} from {url} ({type(error).__name__}: {reason}); "
+                        f"{hint}") from None
+
+
+def _tfds_positions(n: int, part: str) -> np.ndarray:
+    """Where TFDS stored NIST's examples 0..n-1 of a split: sorted by the hash of their key (the
+    index in NIST's file) salted with the split's name, an order TFDS keeps within a version."""
+    from tensorflow_datasets.core import hashing
+
+    hasher = hashing.Hasher(part)
+    stored = sorted(range(n), key=hasher.hash_key)  # NIST index of TFDS's example j
+    return np.argsort(stored)
+
+
+def _read_tfds(split: str, builder) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                             tuple[str, ...], str]:
+    """TFDS's `emnist/<split>` (downloaded and prepared on first use) as our reader gives NIST's
+    files: in NIST's order (TFDS shuffles when it prepares), upright, labels 0..C-1."""
+    import tensorflow_datasets as tfds
+
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)  # not prepared yet is no warning: "Variant folder ... has no ..."
+    try:
+        prepared = builder.is_prepared()
+    finally:
+        absl.setLevel(level)
+    if not prepared:
+        _tfds_download(builder, split)
+    parts = tfds.as_numpy(builder.as_dataset(
+        split=["train", "test"], batch_size=-1, as_supervised=True,
+        read_config=tfds.ReadConfig(interleave_cycle_length=1)))  # shard after shard
     offset = 1 if split == "letters" else 0  # TFDS keeps NIST's 1..26 letter labels
     out = []
-    for images, labels in (train, test):
-        images = np.asarray(images, dtype=np.uint8).reshape(-1, SIDE, SIDE)
+    for part, (images, labels) in zip(("train", "test"), parts, strict=True):
+        order = (slice(None) if builder.info.disable_shuffling else
+                 _tfds_positions(len(labels), part))
+        images = np.asarray(images, dtype=np.uint8).reshape(-1, SIDE, SIDE)[order]
         out += [np.ascontiguousarray(images.transpose(0, 2, 1)),
-                np.asarray(labels, dtype=np.int32) - offset]
+                np.asarray(labels, dtype=np.int32)[order] - offset]
     return (*out, CLASS_CHARS[split], f"tensorflow-datasets emnist/{split}")
 
 
@@ -402,7 +522,8 @@ def load(split: str = "balanced", data_dir: str | os.PathLike | None = None, *,
 
     Args:
         split: one of SPLITS.
-        data_dir: folder of NIST release files; defaults to $EMNIST_BENCH_DATA, then TFDS.
+        data_dir: folder of NIST release files; defaults to $EMNIST_BENCH_DATA, then TFDS
+            (kept in $EMNIST_BENCH_TFDS_DIR, else TFDS's default folder).
         limit: keep a class-stratified subset of this many training images (test stays whole).
         seed: seed of that subset.
         cache_dir: where decoded arrays are cached (default $EMNIST_BENCH_CACHE or
@@ -416,21 +537,22 @@ def load(split: str = "balanced", data_dir: str | os.PathLike | None = None, *,
     if limit is not None and limit < 1:
         raise DataError(f"--limit must be a positive number of images, got {limit}")
     folder = data_dir or os.environ.get("EMNIST_BENCH_DATA") or None
-    cached = None
-    entry = None
     if folder is not None:
         key = _cache_key(split, Path(folder))
-        if key is not None:
-            entry = Path(cache_dir or default_cache_dir()) / f"{split}-{key}"
-            cached = _cache_load(entry) if entry.is_dir() else None
+    else:
+        builder = _tfds_builder(split)
+        key = _tfds_cache_key(builder)
+    entry = None if key is None else Path(cache_dir or default_cache_dir()) / f"{split}-{key}"
+    cached = _cache_load(entry) if entry is not None and entry.is_dir() else None
     if cached is not None:
         x_train, y_train, x_test, y_test, classes, source, sha = cached
-        source = folder_source(Path(folder))  # caches written before kept the whole path
+        if folder is not None:
+            source = folder_source(Path(folder))  # caches written before kept the whole path
     else:
         if folder is not None:
             x_train, y_train, x_test, y_test, classes, source = _read_folder(split, Path(folder))
         else:
-            x_train, y_train, x_test, y_test, classes, source = _read_tfds(split)
+            x_train, y_train, x_test, y_test, classes, source = _read_tfds(split, builder)
         sha = checksum(x_train, y_train, x_test, y_test)
         if entry is not None:
             _cache_store(entry, (x_train, y_train, x_test, y_test), classes, source, sha)

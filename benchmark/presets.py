@@ -1,4 +1,4 @@
-"""The study's baseline and best configurations (SPEC.md, section 1.2 of the report).
+"""The study's baseline and best configurations (benchmark/STUDY.md, "Baseline and best presets").
 
 A preset is the builder's keyword arguments that differ from its defaults (which are the
 study's baselines) plus the training settings. Epoch budgets are ours: the report does not

@@ -226,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         cpu=stamp["machine"]["cpu"], cores=stamp["machine"]["cores"],
         code_version=stamp["code_version"], created=stamp["created"], command=stamp["command"])
     table = table[COLUMNS].sort_values(["side", "ms_per_step"], ascending=[True, False])
-    path = root / "profiles" / f"{args.arch}-{args.precision}.csv"
+    path = root / results.PROFILES / f"{args.arch}-{args.precision}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     results.write_csv(path, table)
     print(f"ms per training step by operator group (self time from each framework's profiler; "

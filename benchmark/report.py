@@ -5,9 +5,9 @@
 Nothing is trained and no number is typed: every figure comes from the run, ablation, study
 and bench tables under the results folder, read through benchmark.browse (the app's reader).
 Every table names the data each number came from (split, official or not, sizes) and its
-budget (folds x epochs, --limit). The study's own numbers (SPEC.md) appear only as the
-"study" column of the claims table, and a ByMerge-derived result is never compared with them
-as if it were an EMNIST Balanced one.
+budget (folds x epochs, --limit). The study's own numbers (benchmark/STUDY.md, "Published
+numbers") appear only as the "study" column of the claims table, and a ByMerge-derived result
+is never compared with them as if it were an EMNIST Balanced one.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ FIGURES = browse.FIGURES  # results/figures/
 ARCH_ORDER = ["mlp", "cnn", "resnet"]
 NAMES = {"mlp": "MLP", "cnn": "CNN", "resnet": "ResNet"}
 
-# The study's claims (SPEC.md, "The report's results"). A comparison claim says arm `a` scores
-# above arm `b` of the architecture's ablation ("baseline" is the baseline arm; the others are
-# tuners.ablation.arm_id names). `sign` -1 claims a is below b.
+# The study's claims (benchmark/STUDY.md, "Published numbers"). A comparison claim says arm `a`
+# scores above arm `b` of the architecture's ablation ("baseline" is the baseline arm; the others
+# are tuners.ablation.arm_id names). `sign` -1 claims a is below b.
 COMPARISONS = [
     ("cnn", "Three conv layers [32,64,128] beat two [32,64]", "channels-32.64.128", "baseline", 1,
      "0.8877 vs 0.8699"),
@@ -614,7 +614,7 @@ def build(root: Path | str) -> Path:
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC at code version "
         f"`{provenance.code_version()}`, from the tables under `results/` (see "
         "`results/README.md`). Nothing here is typed by hand except the study's own numbers "
-        "(SPEC.md), which appear only in the claims table's *study* column.\n",
+        "(benchmark/STUDY.md), which appear only in the claims table's *study* column.\n",
         "Data behind these numbers (a split that is not the official Balanced one — such as "
         "`bymerge`, the ByMerge test split re-split 6:1 over the same 47 classes — is never "
         "comparable number for number with the study's official Balanced results):\n",

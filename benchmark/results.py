@@ -5,9 +5,11 @@ Layout (every column is documented in results/README.md):
     results/runs.csv                 one row per run (rebuilt from the run folders)
     results/<run-id>/config.json     the resolved configuration, data fingerprint, versions
     results/<run-id>/folds.csv       one row per finished fold
-    results/<run-id>/epochs.csv      one row per fold x epoch (fold 0 = the final model)
+    results/<run-id>/epochs.csv      one row per fold x epoch (fold 0 = the final model),
+                                     written as each epoch ends
     results/<run-id>/test.json       the final model on the test split
     results/<run-id>/per_class.csv, confusion.csv, misclassified.csv, misclassified.npz
+    results/<run-id>/model.keras     the final model, with --save-model (never committed)
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+# Folders of results/ that are not runs: the report's figures and the operator profiles.
+FIGURES = "figures"
+PROFILES = "profiles"
+NOT_RUNS = (FIGURES, PROFILES)
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 FOLD_COLUMNS = ["fold", "val_accuracy", "val_loss", "best_epoch", "epochs_run", "train_size",
@@ -174,6 +181,17 @@ class RunStore:
         folds = row if folds.empty else pd.concat([folds, row], ignore_index=True)
         write_csv(self.path("folds.csv"), folds.sort_values("fold"))
 
+    def add_epoch(self, fold: int, row: dict) -> None:
+        """Store one epoch's row as soon as it ends, so a run's curves can be followed while it
+        trains. Rows of an earlier, interrupted attempt at this fold from this epoch on are
+        dropped first, so a resumed fold never leaves an epoch twice."""
+        table = self.read_table("epochs.csv")
+        if not table.empty:
+            table = table[(table["fold"] != fold) | (table["epoch"] < row["epoch"])]
+        new = pd.DataFrame([{"fold": fold, **row}])
+        table = new if table.empty else pd.concat([table, new], ignore_index=True)
+        write_csv(self.path("epochs.csv"), table.sort_values(["fold", "epoch"]))
+
     def _replace_epochs(self, fold: int, epochs: list[dict]) -> None:
         # Rows of an interrupted attempt at this fold are dropped, so none is written twice.
         table = self.read_table("epochs.csv")
@@ -182,6 +200,20 @@ class RunStore:
         new = pd.DataFrame([{"fold": fold, **row} for row in epochs])
         table = new if table.empty else pd.concat([table, new], ignore_index=True)
         write_csv(self.path("epochs.csv"), table.sort_values(["fold", "epoch"]))
+
+    MODEL = "model.keras"
+
+    def save_model(self, model) -> Path:
+        """Keep a trained model as the run's model.keras (Keras's own format; never committed,
+        see .gitignore), written whole or not at all."""
+        path = self.path(self.MODEL)
+        partial = self.path(".partial-model.keras")  # Keras insists on the .keras suffix
+        try:
+            model.save(partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return path
 
     def test_done(self) -> bool:
         return self.path("test.json").exists()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from benchmark import results
+from benchmark.progress import WorkClock
 from benchmark.training import STDERR, TrainingDiverged
 
 STUDY_COLUMNS = ["part", "run_id", "status", "cv_mean", "cv_std", "test_accuracy", "arms",
@@ -49,10 +50,12 @@ def run(store: results.RunStore, parts: dict[str, Callable[[], dict]],
         table = store.read_table("study.csv")
         previous = {} if table.empty else table.set_index("part").to_dict("index")
         rows = []
+        clock = WorkClock(None)  # parts differ too much in size for an ETA; each part has its own
         for number, (name, part) in enumerate(parts.items(), start=1):
             before = previous.get(name, {})
             if stream is not None:
-                print(f"study part {number}/{len(parts)}: {name}", file=stream, flush=True)
+                print(f"study part {number}/{len(parts)}: {name}  ({clock.text()})", file=stream,
+                      flush=True)
             start = time.perf_counter()
             try:
                 row = {"reason": "", **part()}

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from benchmark.config import TrainConfig
+from benchmark.progress import BatchProgress
 
 
 class TrainingDiverged(RuntimeError):
@@ -134,16 +136,21 @@ class _CurrentStderr:
     def flush(self) -> None:
         sys.stderr.flush()
 
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
 
 STDERR = _CurrentStderr()
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Record one row per epoch (with the learning rate used) and print a progress line."""
+    """Record one row per epoch (with the learning rate used), print a progress line, and
+    hand each row to `on_epoch` as soon as the epoch ends (the results store writes it)."""
 
-    def __init__(self, epochs: int, label: str = "", stream=STDERR):
+    def __init__(self, epochs: int, label: str = "", stream=STDERR,
+                 on_epoch: Callable[[dict], None] | None = None):
         super().__init__()
-        self.epochs, self.label, self.stream = epochs, label, stream
+        self.epochs, self.label, self.stream, self.on_epoch = epochs, label, stream, on_epoch
         self.rows: list[dict] = []
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -156,6 +163,8 @@ class EpochLog(keras.callbacks.Callback):
                "val_loss": logs.get("val_loss"), "val_accuracy": logs.get("val_accuracy"),
                "learning_rate": self._lr, "seconds": time.perf_counter() - self._start}
         self.rows.append(row)
+        if self.on_epoch is not None:
+            self.on_epoch(row)
         if self.stream is not None:
             val = ""
             if row["val_accuracy"] is not None:
@@ -169,7 +178,8 @@ class EpochLog(keras.callbacks.Callback):
 
 def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
         validation: tuple[np.ndarray, np.ndarray] | None = None, *, epochs: int | None = None,
-        label: str = "", stream=STDERR) -> FitResult:
+        label: str = "", stream=STDERR,
+        on_epoch: Callable[[dict], None] | None = None) -> FitResult:
     """Train a compiled model; with validation data, stop early and keep the best weights.
 
     Args:
@@ -179,15 +189,20 @@ def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
         validation: held-out (x, y), used for early stopping and ReduceLROnPlateau.
         epochs: overrides cfg.epochs (the final model trains for the folds' best epoch).
         label: prefix of the progress lines, e.g. "fold 2/5 ".
-        stream: where progress lines go; None for silence.
+        stream: where progress goes (a bar inside each epoch, a line after it); None for
+            silence.
+        on_epoch: called with each epoch's row as soon as the epoch ends.
 
     Raises:
         TrainingDiverged: the training loss became NaN or infinite.
     """
     epochs = epochs or cfg.epochs
-    log = EpochLog(epochs, label, stream)
-    # The schedule runs first so the log records the learning rate each epoch really used.
+    log = EpochLog(epochs, label, stream, on_epoch)
+    # The schedule runs first so the log records the learning rate each epoch really used;
+    # the bar closes before the log prints the epoch's line.
     callbacks = [*schedule_callbacks(cfg, epochs, validation is not None), log]
+    if stream is not None:
+        callbacks.insert(-1, BatchProgress(label, epochs, len(x), cfg.batch_size, stream))
     if validation is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=cfg.patience,

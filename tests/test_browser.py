@@ -108,10 +108,11 @@ def test_every_page_draws_the_committed_results(committed_server, browser, name)
     if name == "Backends" and (REPO / "results" / "bench.csv").exists():
         expected = "chart"
     _check_page(committed_server, browser, name, ARTIFACTS / f"committed-{name.lower()}.png",
-                backends_hint=False, expected=expected)
+                backends_hint=False, expected=expected, no_warnings=True)
 
 
-def _check_page(server, browser, name, screenshot, backends_hint=True, expected="default"):
+def _check_page(server, browser, name, screenshot, backends_hint=True, expected="default",
+                no_warnings=False):
     # Tall, because Streamlit scrolls inside its own container: the screenshot shows the page.
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     try:
@@ -131,6 +132,10 @@ def _check_page(server, browser, name, screenshot, backends_hint=True, expected=
         page.wait_for_timeout(500)  # let Vega finish its last paint before the screenshot
         page.screenshot(path=str(screenshot), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
+        if no_warnings:  # e.g. "1 folder(s) could not be read": none on the committed results
+            alerts = page.locator('[data-testid="stAlertContentWarning"], '
+                                  '[data-testid="stAlertContentError"]')
+            assert alerts.count() == 0, alerts.all_inner_texts()
         if expected == "chart":
             assert page.locator(CHART).count() >= 1
         if expected == "image":

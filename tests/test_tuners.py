@@ -19,7 +19,8 @@ from tuners.hypermodels import EmnistHyperModel
 
 ARCHS = ["mlp", "cnn", "resnet"]
 
-# SPEC.md's table, transcribed independently of tuners/spaces.py.
+# The study's search spaces (benchmark/STUDY.md, "Search spaces"), transcribed independently of
+# tuners/spaces.py.
 STUDY_SPACES = {
     "mlp": {"hidden_layers": [3, 4, 5], "units": [32, 64, 128],
             "schedule": ["none", "step", "plateau"], "activation": ["relu", "elu", "leaky_relu"],

@@ -28,6 +28,7 @@ from scipy import stats
 from benchmark import cv, presets, results
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
+from benchmark.progress import WorkClock
 from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 
@@ -61,6 +62,7 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
              stream=STDERR) -> pd.DataFrame:
     """Cross-validate and test every arm (resuming finished folds); return ablations.csv."""
     root = Path(run_dir) / "arms"
+    clock = WorkClock(len(arms))
     for number, arm in enumerate(arms, start=1):
         store = results.RunStore(root, arm["id"])
         config = arm["config"]
@@ -70,14 +72,19 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
                                 "data": data.fingerprint, "ablation_factor": arm["factor"],
                                 "ablation_value": str(arm["value"]), **stamp,
                                 "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
-        if stream is not None:
-            what = "baseline" if arm["baseline"] else f"{arm['factor']} = {arm['value']}"
-            print(f"arm {number}/{len(arms)}: {what}", file=stream, flush=True)
-        try:
-            cv.run(config, data, store, stream)
-        except TrainingDiverged as error:  # recorded in the arm's failure.json; go on
+        if store.test_done():  # finished by an earlier invocation
+            clock.skip()
+        else:
             if stream is not None:
-                print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)
+                what = "baseline" if arm["baseline"] else f"{arm['factor']} = {arm['value']}"
+                print(f"arm {number}/{len(arms)}: {what}  ({clock.text()})", file=stream,
+                      flush=True)
+            try:
+                cv.run(config, data, store, stream)
+            except TrainingDiverged as error:  # recorded in the arm's failure.json; go on
+                if stream is not None:
+                    print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)
+            clock.finished()
         table = summarise(arms, root)
         results.write_csv(Path(run_dir) / "ablations.csv", table)
     return table

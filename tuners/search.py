@@ -12,7 +12,8 @@ rounds), so a Hyperband search costs about K times its single-split budget.
 
 Files in results/<run-id>/: config.json, trials.csv (one row per trial), trial_folds.csv (one
 row per trial x fold) and keras_tuner/ (KerasTuner's project: oracle.json, trial_*/trial.json,
-plus our trial_*/cv.json with the per-fold records).
+plus our trial_*/cv.json with the per-fold records); with --save-model, final.json and
+model.keras (the best trial trained on the whole training split; see final_model).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from keras_tuner.src import utils as kt_utils
 
 from benchmark import cv, results
 from benchmark.data import Dataset
+from benchmark.progress import WorkClock
 from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 from tuners.hypermodels import EmnistHyperModel
@@ -119,6 +121,11 @@ class CVTuner(base_tuner.BaseTuner):
         self.splitter = make_splitter(folds, hypermodel.base.seed)
         self.max_growth_mb = max_growth_mb
         self._rss_after_first: float | None = None
+        # Trials found finished (a resumed search) count as done, not as time spent, in the ETA.
+        self.clock = WorkClock(getattr(self.oracle, "max_trials", None))
+        for trial in self.oracle.trials.values():
+            if trial.status in ("COMPLETED", "FAILED", "INVALID"):
+                self.clock.skip()
 
     def _say(self, text: str) -> None:
         if self.stream is not None:
@@ -136,8 +143,13 @@ class CVTuner(base_tuner.BaseTuner):
         record.setdefault("ran_by", []).append(self.tuner_id)
         results.write_json(record_path, record)
         chosen = {k: v for k, v in hp.values.items() if hp.is_active(k) and not k.startswith("tuner/")}
-        self._say(f"trial {trial.trial_id}: " + " ".join(f"{k}={v}" for k, v in chosen.items())
-                  + (f" (resuming after folds {sorted(done)})" if done else ""))
+        total = self.clock.total
+        number = (f"{int(trial.trial_id) + 1}/{total} " if total and trial.trial_id.isdigit()
+                  else "")
+        self._say(f"trial {number}{trial.trial_id}: "
+                  + " ".join(f"{k}={v}" for k, v in chosen.items())
+                  + (f" (resuming after folds {sorted(done)})" if done else "")
+                  + f"  ({self.clock.text()})")
         start = time.perf_counter()
 
         def keep(fold_record, _history):
@@ -150,6 +162,7 @@ class CVTuner(base_tuner.BaseTuner):
                               build=lambda seed: hm.build(hp, seed),
                               train=lambda model, *a, **k: hm.fit(hp, model, *a, **k))
         except TrainingDiverged as error:
+            self.clock.finished()
             record.update(status="failed", reason=str(error), rss_mb=rss_mb(),
                           seconds=time.perf_counter() - start)
             results.write_json(record_path, record)
@@ -162,8 +175,10 @@ class CVTuner(base_tuner.BaseTuner):
                       settings=json.loads(json.dumps(hm.space(hp))),
                       seconds=time.perf_counter() - start)
         results.write_json(record_path, record)
+        self.clock.finished()
         self._say(f"trial {trial.trial_id}: cv val_accuracy {mean:.4f} ± {std:.4f} over "
-                  f"{len(scores)} fold(s)  {record['seconds']:.0f}s  rss {record['rss_mb']:.0f} MB")
+                  f"{len(scores)} fold(s)  {record['seconds']:.0f}s  rss {record['rss_mb']:.0f} MB"
+                  f"  ({self.clock.text()})")
         return {"val_accuracy": mean}
 
     def on_trial_end(self, trial):
@@ -289,6 +304,38 @@ def search(tuner: CVTuner) -> pd.DataFrame:
     """Run (or resume) the search; return trials.csv's table."""
     tuner.search(verbose=0)
     return write_tables(tuner.run_dir, tuner.hypermodel.base.arch)
+
+
+def final_model(tuner: CVTuner) -> dict:
+    """The best trial trained once on the whole training split, for the median of its folds'
+    best epochs (cv.FINAL_EPOCHS_RULE), evaluated once on the test split and kept as the
+    search's model.keras; final.json says which trial and how it scored. A rerun with the same
+    best trial and its model present does nothing.
+
+    Raises:
+        ValueError: no trial has completed.
+    """
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        raise ValueError("no trial has completed, so there is no best trial to train")
+    trial = best[0]
+    store = results.RunStore(tuner.run_dir.parent, tuner.run_dir.name)
+    path = store.path("final.json")
+    kept = _read_json(path)
+    if kept and kept.get("trial_id") == trial.trial_id and store.path(store.MODEL).exists():
+        return kept
+    record = _read_json(Path(tuner.get_trial_dir(trial.trial_id)) / "cv.json") or {"folds": []}
+    epochs = cv.final_epochs(pd.DataFrame(record["folds"]))
+    hm: EmnistHyperModel = tuner.hypermodel
+    if tuner.stream is not None:
+        print(f"best trial {trial.trial_id}: the final model, {epochs} epochs on all "
+              f"{len(tuner.data.y_train):,} training images", file=tuner.stream, flush=True)
+    outcome = cv.final_evaluation(hm.config(trial.hyperparameters), tuner.data, epochs,
+                                  tuner.stream)
+    store.save_model(outcome["model"])
+    final = {**outcome["summary"], "trial_id": trial.trial_id, "model": store.MODEL}
+    results.write_json(path, final)
+    return final
 
 
 def summary_line(trials: pd.DataFrame) -> str:

@@ -1,4 +1,4 @@
-"""The study's search spaces (SPEC.md, section 2 of the report), one function per architecture.
+"""The study's search spaces (benchmark/STUDY.md, "Search spaces"), one function per architecture.
 
 Each space reads its values from a KerasTuner `hp` and returns *settings*: builder keyword
 arguments and TrainConfig fields, keyed by name. Every default is the study's baseline, so
