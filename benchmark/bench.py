@@ -2,10 +2,9 @@
 
     emnist-bench bench --arch all --backend all --precision auto --peer
     emnist-bench bench --arch cnn --backend jax --batch-size 256 --json
-    python -m benchmark.bench --arch mlp --backend all --peer     (the same, without the CLI)
 
 Every configuration (architecture x backend x precision, and the plain-PyTorch peer) runs in
-a fresh worker process, because Keras picks its backend once per process and so that each peak
+a fresh worker process (benchmark.workers), because Keras picks its backend once per process and so that each peak
 memory belongs to one configuration alone. A worker builds the `best` preset, trains on random
 uint8 images with `model.fit` until it has compiled and warmed up, then times a second fit:
 its first epoch is not timed, the following ones are (epoch ends are where every backend has
@@ -30,17 +29,17 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmark import workers
+from benchmark.backends import BACKENDS
 from benchmark.precision import cpu_has_bf16
 
 ARCHS = ("mlp", "cnn", "resnet")
-BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16", "auto", "both")
 PEER = "pytorch"  # the backend column of the plain-PyTorch peer's rows
 PRESET = "best"
@@ -132,7 +131,7 @@ def installed(module: str) -> bool:
 
 def resolve_backends(name: str | None) -> tuple[list[str], list[str]]:
     """The backends to measure and the ones skipped (not installed) from --backend."""
-    from benchmark.cli import UsageError  # imported here: cli imports this module
+    from benchmark.arguments import UsageError
 
     if name == "all":
         found = [b for b in BACKENDS if installed(b)]
@@ -177,31 +176,11 @@ class OtherWork:
                 - getattr(cpu, "guest_nice", 0.0), children.ru_utime + children.ru_stime)
 
 
-def spawn(spec: dict, folder: Path, module: str = "benchmark.bench") -> dict:
-    """Run one configuration in a fresh `python -m <module> --worker` process.
-
-    The worker writes its record to a file (stray library output on its stdout cannot corrupt
-    it); its stdout and stderr go to our stderr, so --json output stays clean.
-    """
-    out = folder / f"{len(list(folder.iterdir()))}.json"
-    env = dict(os.environ, KERAS_BACKEND=spec["backend"] if spec["kind"] == "keras" else "torch")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    sys.stderr.flush()
-    done = subprocess.run([sys.executable, "-m", module, "--worker",
-                           json.dumps({**spec, "out": str(out)})],
-                          env=env, stdin=subprocess.DEVNULL, stdout=2, check=False)
-    try:
-        record = json.loads(out.read_text())
-    except (OSError, ValueError):
-        record = {"error": f"the worker exited with code {done.returncode} and no result"}
-    return record
 
 
 def run(args) -> int:
     """`emnist-bench bench`: measure, append to bench.csv, print a table or JSON."""
-    from benchmark.cli import UsageError  # imported here: cli imports this module
+    from benchmark.arguments import UsageError
 
     archs = list(ARCHS) if args.arch == "all" else [args.arch]
     backends, skipped = resolve_backends(args.backend)
@@ -424,7 +403,7 @@ def best_model(arch: str, precision: str, batch_size: int, seed: int):
 def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seconds: float,
                   warmup_seconds: float, steps: int | None, seed: int) -> dict:
     """Time model.fit of an architecture's best preset in this process (see the module doc)."""
-    from benchmark.cli import choose_backend
+    from benchmark.backends import choose_backend
 
     # As in every emnist-bench run, TensorFlow is imported on every backend where it is
     # installed (keras.utils.set_random_seed imports it to seed it), so the peak memory of
@@ -551,45 +530,25 @@ def progress(text: str) -> None:
     print(f"  {text}", file=sys.stderr, flush=True)
 
 
-def worker_main(spec_text: str) -> int:
-    """`python -m benchmark.bench --worker SPEC`: measure one configuration, write its record
-    (or {"error": ...}) as JSON to SPEC's "out" path."""
-    spec = json.loads(spec_text)
+def measure(spec: dict) -> dict:
+    """A worker's record: one configuration measured in this process, with the machine."""
     budget = {k: spec[k] for k in ("precision", "batch_size", "seconds", "warmup_seconds",
                                    "steps", "seed")}
-    try:
-        if spec["kind"] == "peer":
-            record = measure_peer(spec["arch"], **budget)
-        else:
-            record = measure_keras(spec["arch"], spec["backend"], **budget)
-        record.update(kind=spec["kind"], peak_memory_mb=peak_memory_mb())
-        from benchmark import provenance
+    if spec["kind"] == "peer":
+        record = measure_peer(spec["arch"], **budget)
+    else:
+        record = measure_keras(spec["arch"], spec["backend"], **budget)
+    record.update(kind=spec["kind"], peak_memory_mb=peak_memory_mb())
+    from benchmark import provenance
 
-        record.update(machine=provenance.machine(), versions=provenance.versions())
-    except Exception as error:  # the parent reports it in one line and goes on
-        import traceback
-
-        traceback.print_exc()
-        record = {"error": f"{type(error).__name__}: {error}".splitlines()[0]}
-    Path(spec["out"]).write_text(json.dumps(record))
-    return 1 if "error" in record else 0
+    record.update(machine=provenance.machine(), versions=provenance.versions())
+    return record
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m benchmark.bench [bench options]`, or a worker with `--worker SPEC`."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--worker"]:
-        return worker_main(argv[1])
-    from benchmark.cli import OneLineParser, UsageError
-
-    parser = OneLineParser(prog="python -m benchmark.bench")
-    add_parser(parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser))
-    try:
-        return run(parser.parse_args(["bench", *argv]))
-    except UsageError as error:
-        print(f"emnist-bench: error: {error}", file=sys.stderr)
-        return 2
+def spawn(spec: dict, folder: Path) -> dict:
+    """One configuration measured in a worker process of its own (workers.spawn)."""
+    return workers.spawn(spec, folder, "benchmark.bench")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m benchmark.bench --worker SPEC`
+    sys.exit(workers.serve(sys.argv[1:], measure, "bench"))

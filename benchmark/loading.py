@@ -105,7 +105,8 @@ def fastest_training(root: Path, backend: str, batch_size: int) -> dict | None:
 
 def run(args) -> int:
     from benchmark import data, results
-    from benchmark.cli import UsageError, choose_backend
+    from benchmark.arguments import UsageError
+    from benchmark.backends import choose_backend
 
     if args.repeats < 1 or args.batch_size < 1:
         raise UsageError("--repeats and --batch-size must be at least 1")

@@ -17,13 +17,14 @@ the grouped table.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
+
+from benchmark import workers
 
 BATCH = 128
 PEER_SIDE = "plain PyTorch"
@@ -89,7 +90,7 @@ def side_name(kind: str, backend: str) -> str:
 def profile_keras(spec: dict, hlo_folder: str | None) -> tuple[list[dict], float]:
     """Warm up, then profile one fit of `steps` batches of Keras on this process's backend."""
     from benchmark import bench, traces
-    from benchmark.cli import choose_backend
+    from benchmark.backends import choose_backend
 
     backend = choose_backend(spec["backend"])
     arch, steps, batch_size = spec["arch"], spec["steps"], spec["batch_size"]
@@ -139,28 +140,6 @@ def profile_peer(spec: dict) -> tuple[list[dict], float]:
     return traces.torch_ops(fit, steps), seconds[0]
 
 
-def worker_main(spec_text: str) -> int:
-    """`python -m benchmark.profile --worker SPEC`: profile one side, write its operator rows
-    and wall time (or {"error": ...}) as JSON to SPEC's "out" path."""
-    spec = json.loads(spec_text)
-    try:
-        with tempfile.TemporaryDirectory(prefix="emnist-bench-hlo-") as hlo_folder:
-            if spec["kind"] == "peer":
-                ops, seconds = profile_peer(spec)
-            else:
-                if spec["backend"] == "jax":
-                    from benchmark import traces
-
-                    traces.dump_hlo(hlo_folder)  # before JAX starts
-                ops, seconds = profile_keras(spec, hlo_folder)
-        record = {"ops": ops, "seconds": seconds}
-    except Exception as error:  # the parent reports it in one line and goes on
-        import traceback
-
-        traceback.print_exc()
-        record = {"error": f"{type(error).__name__}: {error}".splitlines()[0]}
-    Path(spec["out"]).write_text(json.dumps(record))
-    return 1 if "error" in record else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,15 +159,16 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    from benchmark import bench, cli, provenance, results
+    from benchmark import bench, provenance, results
+    from benchmark.arguments import UsageError
 
     if args.steps < 1 or args.batch_size < 1:
-        raise cli.UsageError("--steps and --batch-size must be at least 1")
+        raise UsageError("--steps and --batch-size must be at least 1")
     backends, skipped = bench.resolve_backends(args.backend)
     if not bench.installed("torch"):
-        raise cli.UsageError("profile needs PyTorch for its peer (pip install torch)")
+        raise UsageError("profile needs PyTorch for its peer (pip install torch)")
     if set(backends) - {"torch"} and not bench.installed("xprof"):
-        raise cli.UsageError("profiling TensorFlow and JAX needs xprof to read their traces "
+        raise UsageError("profiling TensorFlow and JAX needs xprof to read their traces "
                              "(pip install 'emnist-bench[profile]'), or use --backend torch")
     root = Path(args.results_dir or results.default_root())
     results.check_writable(root)
@@ -204,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             spec = {"kind": kind, "backend": backend, "arch": args.arch,
                     "precision": args.precision, "steps": args.steps,
                     "batch_size": args.batch_size}
-            record = bench.spawn(spec, Path(folder), module="benchmark.profile")
+            record = workers.spawn(spec, Path(folder), "benchmark.profile")
             if "error" in record:
                 print(f"profile [{i}/{len(plan)}]: {side} failed: {record['error']}",
                       file=sys.stderr, flush=True)
@@ -255,15 +235,19 @@ def framework_version(backend: str, stamp: dict) -> str | None:
     return versions.get(backend)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m benchmark.profile --worker SPEC` (the CLI runs `emnist-bench profile`)."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--worker"]:
-        return worker_main(argv[1])
-    from benchmark import cli
+def measure(spec: dict) -> dict:
+    """A worker's record: one side profiled in this process (its operator rows, wall time)."""
+    with tempfile.TemporaryDirectory(prefix="emnist-bench-hlo-") as hlo_folder:
+        if spec["kind"] == "peer":
+            ops, seconds = profile_peer(spec)
+        else:
+            if spec["backend"] == "jax":
+                from benchmark import traces
 
-    return cli.main(["profile", *argv])
+                traces.dump_hlo(hlo_folder)  # before JAX starts
+            ops, seconds = profile_keras(spec, hlo_folder)
+    return {"ops": ops, "seconds": seconds}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m benchmark.profile --worker SPEC`
+    sys.exit(workers.serve(sys.argv[1:], measure, "profile"))

@@ -640,3 +640,16 @@ def build(root: Path | str) -> Path:
     path = root / "REPORT.md"
     results.atomic_write(path, "\n".join(s for s in sections if s is not None) + "\n")
     return path
+
+
+def run(args) -> int:
+    """`emnist-bench report`: REPORT.md and its figures from the stored results."""
+    from benchmark.arguments import UsageError
+
+    root = Path(args.results_dir or results.default_root())
+    if not root.is_dir():
+        raise UsageError(f"no results folder at {root}; run `emnist-bench study --arch mlp` "
+                         "first, or pass --results-dir")
+    path = build(root)
+    print(f"wrote {path} and {root / FIGURES}/")
+    return 0

@@ -8,14 +8,14 @@ import keras
 import pandas as pd
 import pytest
 
-from benchmark import bench, models, presets
+from benchmark import bench, cli, models, presets
 
 BACKEND = keras.backend.backend()
 TINY = ["--seconds", "0.2", "--warmup-seconds", "0"]
 
 
 def run_bench(capsys, *argv):
-    code = bench.main(list(argv))
+    code = cli.main(["bench", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -1,0 +1,34 @@
+"""What every command's parser shares: a usage error of one line, and the number checks.
+
+A leaf module: the commands (benchmark.runs, bench, bench_data, profiling) raise UsageError,
+and benchmark.cli prints it as `emnist-bench: error: ...` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line, exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage block) with exit code 2."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value

@@ -1,0 +1,50 @@
+"""The Keras backends the suite runs on, and choosing one before Keras is imported."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import sys
+
+from benchmark.arguments import UsageError
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def choose_backend(name: str | None) -> str:
+    """Set KERAS_BACKEND before Keras is imported; refuse a switch once it has been."""
+    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != backend:
+            raise UsageError(f"Keras already runs on {keras.backend.backend()}; "
+                             f"start a new process for {backend}")
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr_silenced():
+        # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL. Keras's data adapters and
+        # tensorflow-datasets import TensorFlow on every backend sooner or later, so do it here.
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow  # noqa: F401
+        import keras  # noqa: F401
+    # tf.function retracing notices between folds are expected (one new model per fold).
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    return backend
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the duration (Python exceptions still propagate)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

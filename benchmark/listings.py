@@ -1,0 +1,66 @@
+"""The commands that only list: `emnist-bench models` (presets, parameter counts, --set keys)
+and `emnist-bench spaces` (an architecture's search space)."""
+
+from __future__ import annotations
+
+from benchmark.arguments import UsageError
+from benchmark.backends import choose_backend
+
+
+def spaces(args) -> int:
+    import json
+
+    choose_backend(args.backend)
+    from tuners import spaces
+
+    try:
+        space = spaces.describe(args.arch)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps({name: info["values"] for name, info in space.items()}))
+        return 0
+    print(f"{args.arch} search space (defaults = the study's baseline):")
+    for name, info in space.items():
+        when = ""
+        if info["active_when"]:
+            (parent, values), = info["active_when"].items()
+            when = f"  (only when {parent} is {' or '.join(map(str, values))})"
+        print(f"  {name:<18} {info['values']}  default {info['default']}{when}")
+    return 0
+
+
+def models(args) -> int:
+    choose_backend(args.backend)
+    from benchmark import presets
+
+    if args.keys:
+        return print_keys()
+    print(f"{'arch':<8}{'preset':<10}{'params':>12}  settings")
+    for arch in sorted(presets.PRESETS):
+        for name in presets.preset_names(arch):
+            config = presets.resolve(arch, name)
+            from benchmark import models
+
+            params = models.build(arch, **config.model).count_params()
+            spec = presets.PRESETS[arch][name]
+            settings = {**spec["model"], **spec["training"]}
+            text = ", ".join(f"{k}={v}" for k, v in settings.items()) or "builder defaults"
+            print(f"{arch:<8}{name:<10}{params:>12,}  {text}")
+    return 0
+
+
+def print_keys() -> int:
+    """Every --set key per architecture with its value in each preset."""
+    from benchmark import presets
+
+    for arch in sorted(presets.PRESETS):
+        names = presets.preset_names(arch)
+        configs = {name: presets.resolve(arch, name) for name in names}
+        print(f"{arch}:  " + "  |  ".join(names))
+        first = configs[names[0]]
+        keys = list(first.model) + list(first.training.__dataclass_fields__)
+        for key in keys:
+            values = [c.model.get(key, getattr(c.training, key, None)) for c in configs.values()]
+            print(f"  {key:<20}" + "  |  ".join(str(v) for v in values))
+    return 0

@@ -1,0 +1,355 @@
+"""The orchestration of the commands that train: cv, tune, ablate and study.
+
+Each command is one function of the parsed arguments (benchmark.cli parses and calls it):
+it checks the budget, chooses the backend, resolves the configuration, loads the data, opens
+the run's folder (resuming) and hands over to benchmark.cv, tuners.search, tuners.ablation or
+benchmark.study. Bad input raises UsageError before anything trains, where it can be known
+then. Keras is imported only after the backend is chosen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from benchmark.arguments import UsageError
+from benchmark.backends import choose_backend
+
+STUDY_ARCHES = ("mlp", "cnn", "resnet")
+
+
+def progress(args):
+    """Where progress goes: stderr, or nowhere with --quiet. Call after choose_backend."""
+    from benchmark.training import STDERR
+
+    return None if getattr(args, "quiet", False) else STDERR
+
+
+def say(args, text: str) -> None:
+    """One progress line (silenced by --quiet)."""
+    stream = progress(args)
+    if stream is not None:
+        print(text, file=stream, flush=True)
+
+
+def parse_sets(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got {pair!r}")
+        overrides[key.strip()] = value
+    return overrides
+
+
+def check_budget(args, min_folds: int) -> None:
+    """Refuse bad fold, epoch, batch and split values before anything is loaded."""
+    if args.folds < min_folds:
+        what = "cross-validation" if min_folds > 1 else "a search (1 = one holdout split)"
+        raise UsageError(f"--folds must be at least {min_folds} for {what}, got {args.folds}")
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
+    from benchmark import data as data_module
+
+    if args.split not in data_module.SPLITS:
+        raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(data_module.SPLITS)}")
+
+
+def resolve_config(args, arch: str, preset: str, sets: list[str]):
+    """The RunConfig of the command line (arch, preset, --set, budget, data options)."""
+    from benchmark import precision, presets
+
+    try:
+        chosen = precision.resolve(getattr(args, "precision", "auto"), arch,
+                                   os.environ["KERAS_BACKEND"])
+        return presets.resolve(arch, preset, parse_sets(sets), folds=max(args.folds, 2),
+                               seed=args.seed, split=args.split, limit=args.limit,
+                               epochs=args.epochs, batch_size=args.batch_size,
+                               precision=chosen)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def load_data(args, config):
+    """The dataset, and the config with num_classes set from it (e.g. 26 for letters).
+    The results folder is checked first: an unwritable folder or a full disk stops here."""
+    from benchmark import data as data_module
+    from benchmark import results
+
+    results.check_writable(args.results_dir or results.default_root())
+
+    data = data_module.load(args.split, args.data_dir, limit=args.limit, seed=args.seed)
+    from benchmark import cv
+
+    try:
+        cv.check_folds(data.y_train, args.folds)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if config.model.get("num_classes") != len(data.classes):
+        config = dataclasses.replace(config, model={**config.model, "num_classes": len(data.classes)})
+    return data, config
+
+
+def open_store(args, run_id: str, digest: str, payload: dict):
+    """The results folder of a run: created with `payload` as config.json, or reopened to resume
+    when it was made by the same configuration (else a usage error)."""
+    from benchmark import results
+
+    try:
+        store = results.RunStore(args.results_dir or results.default_root(), run_id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if store.exists():
+        stored = store.read_config().get("digest")
+        if stored != digest:
+            raise UsageError(f"run {run_id} already exists with another configuration "
+                             f"({stored} vs {digest}); choose another --run-id")
+    else:
+        store.write_config({**payload, "digest": digest})
+    return store
+
+
+def results_root(args) -> Path:
+    from benchmark import results
+
+    return Path(args.results_dir or results.default_root())
+
+
+def describe_data(fp: dict) -> str:
+    return (f"{fp['split']} ({fp['n_train_used']:,} train / {fp['n_test']:,} test; "
+            f"{fp['note']})")
+
+
+def cv(args) -> int:
+    check_budget(args, min_folds=2)
+    if args.arch is None and args.from_trial is None:
+        raise UsageError("the following arguments are required: --arch (or --from-trial)")
+    backend = choose_backend(args.backend)
+    if args.from_trial:
+        config = config_from_trial(args)
+    else:
+        config = resolve_config(args, args.arch, args.preset, args.set)
+    data, config = load_data(args, config)
+    row = run_cv(args, config, data, backend, args.run_id)
+    cv_std = row["cv_std"] if row["cv_std"] == row["cv_std"] else 0.0
+    print(f"{row['run_id']}: cv {row['cv_mean']:.4f} ± {cv_std:.4f} over {row['folds_done']} "
+          f"folds, test {row['test_accuracy']:.4f}  ({results_root(args) / row['run_id']})")
+    return 0
+
+
+def run_cv(args, config, data, backend: str, run_id: str | None) -> dict:
+    """Cross-validate and test one configuration in its run folder (resuming); runs.csv's row."""
+    from benchmark import cv, provenance
+
+    digest = config.digest(data.fingerprint["sha256"])
+    preset = config.preset.replace(":", "-").replace("/", "-")
+    run_id = run_id or f"{config.arch}-{preset}-{backend}-{digest}"
+    store = open_store(args, run_id, digest, {
+        "kind": "cv", "run": config.to_dict(), "data": data.fingerprint,
+        **provenance.stamp(backend), "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
+    say(args, f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, "
+        f"{describe_data(data.fingerprint)}, {config.folds} folds x "
+        f"{config.training.epochs} epochs -> {store.dir}")
+    if store.test_done():
+        say(args, f"run {run_id} is already complete")
+    return cv.run(config, data, store, progress(args),
+                  save_model=getattr(args, "save_model", False))
+
+
+def config_from_trial(args):
+    """--from-trial TUNE_RUN[:TRIAL]: a search's trial (default: its best) as a cv run."""
+    import json
+
+    from benchmark import presets, results
+    from tuners import search, spaces
+
+    run_id, _, trial_id = args.from_trial.partition(":")
+    try:
+        results.check_run_id(run_id)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    run_dir = results_root(args) / run_id
+    try:
+        tune = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        raise UsageError(f"--from-trial: {run_dir} is not a search folder "
+                         "(run `emnist-bench tune` first)") from None
+    arch = tune.get("arch")
+    if tune.get("kind") != "tune" or (args.arch and args.arch != arch):
+        raise UsageError(f"--from-trial: {run_id} is not a search over {args.arch or 'any arch'}")
+    try:
+        if trial_id in ("", "best"):
+            row = search.best_trial(run_dir)
+        else:
+            trials = search.pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str})
+            match = trials[trials["trial_id"] == trial_id]
+            if match.empty:
+                raise ValueError(f"no trial {trial_id!r} in {run_dir / 'trials.csv'}")
+            row = match.iloc[0]
+        config = resolve_config(args, arch, "baseline", args.set)
+        settings = spaces.settings(arch, search.trial_values(row, arch))
+        chosen = {k: v for k, v in settings.items() if k not in parse_sets(args.set)}
+        return presets.apply(config, chosen, label=f"trial:{run_id}/{row['trial_id']}")
+    except (ValueError, OSError) as error:
+        raise UsageError(f"--from-trial: {error}") from None
+
+
+def tune(args) -> int:
+    check_budget(args, min_folds=1)
+    if args.max_trials < 1:
+        raise UsageError(f"--max-trials must be at least 1, got {args.max_trials}")
+    backend = choose_backend(args.backend)
+    config = resolve_config(args, args.arch, "baseline", [])
+    config = dataclasses.replace(config, folds=args.folds)
+    from benchmark import provenance
+    from tuners import search, spaces
+    from tuners.hypermodels import EmnistHyperModel
+
+    data, config = load_data(args, config)
+    digest = config.digest(data.fingerprint["sha256"] + args.tuner)
+    run_id = args.run_id or f"tune-{config.arch}-{args.tuner}-{backend}-{digest}"
+    store = open_store(args, run_id, digest, {
+        "kind": "tune", "arch": config.arch, "tuner": args.tuner, "folds": args.folds,
+        "objective": "mean validation accuracy over the folds", "base": config.to_dict(),
+        "space": spaces.describe(config.arch), "data": data.fingerprint,
+        **provenance.stamp(backend)})
+    oracle = search.make_oracle(args.tuner, max_trials=args.max_trials,
+                                epochs=config.training.epochs, seed=args.seed)
+    tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir,
+                           stream=progress(args), max_growth_mb=args.max_memory_growth or None)
+    role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    say(args, f"emnist-bench tune: {config.arch} with {args.tuner} on {backend}, "
+        f"{describe_data(data.fingerprint)}, up to {args.max_trials} trials x "
+        f"{args.folds} fold(s) x {config.training.epochs} epochs"
+        f"{f' as {role}' if role else ''} -> {store.dir}")
+    try:
+        trials = search.search(tuner)
+    except search.MemoryBudgetReached as reason:
+        # Everything done is on disk: start again in a fresh process, which resumes the search.
+        say(args, f"emnist-bench tune: {reason}; restarting the process to release it")
+        sys.stdout.flush()
+        if args.in_process:  # called as a function (tests): carry on here, without a budget
+            args.max_memory_growth = 0
+            return tune(args)
+        os.execv(sys.executable, [sys.executable, "-m", "benchmark.cli", *sys.argv[1:]])
+    print(f"{run_id}: {search.summary_line(trials)}  ({store.dir / 'trials.csv'})")
+    if args.save_model:
+        try:
+            final = search.final_model(tuner)
+        except ValueError as error:
+            raise UsageError(f"--save-model: {error}") from None
+        print(f"{run_id}: best trial {final['trial_id']} trained on all "
+              f"{final['n_train']:,} training images for {final['final_epochs']} epochs, test "
+              f"{final['accuracy']:.4f}  ({store.dir / final['model']})")
+    return 0
+
+
+def ablate(args) -> int:
+    check_budget(args, min_folds=2)
+    backend = choose_backend(args.backend)
+    config = resolve_config(args, args.arch, "baseline", [])
+    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    check_factors(config, factors)
+    data, config = load_data(args, config)
+    run_id, table = run_ablation(args, config, data, backend, factors, args.run_id)
+    def number(value, spec):
+        return "-" if value is None or value != value else format(value, spec)
+
+    for row in table.to_dict("records"):
+        if row["status"] == "failed":
+            print(f"{row['factor']:<18} {str(row['value']):<12} failed: {row['reason']}")
+            continue
+        extra = "" if row["baseline"] else (f"  delta {number(row['delta'], '+.4f')}"
+                                            f"  p {number(row['p_value'], '.3f')}")
+        print(f"{row['factor']:<18} {str(row['value']):<12} cv "
+              f"{number(row['val_accuracy_mean'], '.4f')}{extra}  "
+              f"test {number(row['test_accuracy'], '.4f')}")
+    print(f"{run_id}: {len(table)} arms  ({results_root(args) / run_id / 'ablations.csv'})")
+    return 0
+
+
+def check_factors(config, factors: list[str] | None) -> None:
+    """Refuse a factor outside the architecture's space before any data is loaded."""
+    from tuners import ablation
+
+    try:
+        ablation.plan(config, factors)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def run_ablation(args, config, data, backend: str, factors: list[str] | None,
+                 run_id: str | None):
+    """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv)."""
+    from benchmark import provenance
+    from tuners import ablation
+
+    arms = ablation.plan(config, factors)
+    digest = config.digest(data.fingerprint["sha256"])
+    run_id = run_id or f"ablate-{config.arch}-{backend}-{digest}"
+    stamp = provenance.stamp(backend)
+    store = open_store(args, run_id, digest, {
+        "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
+        "test": ablation.TEST_NAME, **stamp})
+    say(args, f"emnist-bench ablate: {config.arch} on {backend}, "
+        f"{describe_data(data.fingerprint)}, {len(arms)} arms x {config.folds} folds x "
+        f"{config.training.epochs} epochs -> {store.dir}")
+    return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args))
+
+
+def study(args) -> int:
+    check_budget(args, min_folds=2)
+    arches = list(STUDY_ARCHES) if args.arch == "all" else [args.arch]
+    if args.arch != "all" and args.arch not in STUDY_ARCHES:
+        raise UsageError(f"unknown architecture {args.arch!r}; choose from "
+                         f"{', '.join(STUDY_ARCHES)} or all")
+    backend = choose_backend(args.backend)
+    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    bases = {arch: resolve_config(args, arch, "baseline", []) for arch in arches}
+    for base in bases.values():
+        check_factors(base, factors)
+    for arch in arches:
+        study_one(args, bases[arch], backend, factors)
+    return 0
+
+
+def study_one(args, base, backend: str, factors: list[str] | None) -> None:
+    """One architecture's study: its baseline and best presets, then its ablation."""
+    from benchmark import provenance, study
+
+    data, base = load_data(args, base)
+    best = resolve_config_for(args, base, "best")
+    same = best.model == base.model and best.training == base.training
+    digest = base.digest(data.fingerprint["sha256"] + "study" + ",".join(factors or []))
+    store = open_store(args, f"study-{base.arch}-{backend}-{digest}", digest, {
+        "kind": "study", "arch": base.arch, "factors": factors or "all",
+        "budget": {"folds": base.folds, "epochs": args.epochs, "limit": args.limit,
+                   "batch_size": args.batch_size, "seed": args.seed, "split": args.split},
+        "base": base.to_dict(), "data": data.fingerprint, **provenance.stamp(backend)})
+    say(args, f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "
+        f"-> {store.dir}")
+
+    def best_part():
+        if same:  # the study's ResNet: baseline and best are one configuration, trained once
+            return {**study.cv_part(run_cv(args, base, data, backend, None)),
+                    "reason": "same model and training as the baseline (shared run)"}
+        return study.cv_part(run_cv(args, best, data, backend, None))
+
+    table = study.run(store, {
+        "baseline": lambda: study.cv_part(run_cv(args, base, data, backend, None)),
+        "best": best_part,
+        "ablation": lambda: study.ablation_part(
+            *run_ablation(args, base, data, backend, factors, None)),
+    }, progress(args))
+    print(study.summary_text(store.run_id, table))
+
+
+def resolve_config_for(args, base, preset: str):
+    """`preset` at the same budget and data as `base` (its num_classes too)."""
+    config = resolve_config(args, base.arch, preset, [])
+    return dataclasses.replace(config, model={**config.model,
+                                              "num_classes": base.model["num_classes"]})
