@@ -15,7 +15,6 @@ Layout (every column is documented in results/README.md):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import os
@@ -25,6 +24,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+import filelock
 import numpy as np
 import pandas as pd
 
@@ -98,21 +98,22 @@ class RunBusy(OSError):
 
 @contextlib.contextmanager
 def locked(path: Path, *, wait: bool = True, busy_message: str = ""):
-    """An exclusive advisory lock (fcntl.flock) on `path` for the duration.
+    """An exclusive lock on `path` for the duration (filelock: flock on POSIX, msvcrt on
+    Windows).
 
     wait=False raises RunBusy at once when another process holds it. The lock goes with the
     process, so a killed writer never leaves a stale lock behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise RunBusy(busy_message or f"{path} is locked by another process") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = filelock.FileLock(path, timeout=-1 if wait else 0, thread_local=False)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RunBusy(busy_message or f"{path} is locked by another process") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 MIN_FREE_MB = 50  # refuse to start a run on a disk with less room than this

@@ -105,8 +105,8 @@ def test_a_run_being_written_by_another_process_is_refused(capsys, nist_dir, tmp
     assert run_cli(capsys, *argv)[0] == 0
     store = results.RunStore(tmp_path / "r", "busy")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+        [sys.executable, "-c", "import filelock, sys, time; lock = filelock.FileLock(sys.argv[1]); "
+         "lock.acquire(); print('locked', flush=True); time.sleep(60)",
          str(store.path(".lock"))], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
