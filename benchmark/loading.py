@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmark.backends import BACKENDS
+
 BATCH = 128
 
 
@@ -39,7 +41,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--batch-size", type=int, default=BATCH, help="default: 128")
     parser.add_argument("--results-dir", help="where bench.csv is read from "
                         "(default: $EMNIST_BENCH_RESULTS, else ./results)")
-    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"))
+    parser.add_argument("--backend", choices=BACKENDS)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

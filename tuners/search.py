@@ -18,6 +18,7 @@ model.keras (the best trial trained on the whole training split; see final_model
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import statistics
@@ -42,16 +43,28 @@ from tuners.hypermodels import EmnistHyperModel
 def _save_json_atomically(path, obj) -> str:
     """KerasTuner's utils.save_json, but written to a temporary file and renamed into place.
 
-    KerasTuner writes oracle.json and trial.json in place; a process killed mid-write left a
-    truncated oracle.json that a reader (or the resumed search) could not parse
+    KerasTuner 1.4.8 (the version this was checked against; pyproject.toml bounds it) writes
+    oracle.json and trial.json in place; a process killed mid-write left a truncated
+    oracle.json that a reader (or the resumed search) could not parse
     (tests/test_interruption.py found it). The rename makes every state file old or new.
+    tests/test_tuners.py fails once KerasTuner's own writing is atomic: then drop this.
     """
     text = json.dumps(obj)
     results.atomic_write(Path(path), text)
     return text
 
 
-kt_utils.save_json = _save_json_atomically  # Stateful.save and Tuner.save call it by name
+@contextlib.contextmanager
+def atomic_state_files():
+    """Write KerasTuner's state files atomically for the duration (our searches only: the
+    stock writer is back afterwards). Stateful.save and Tuner.save call utils.save_json by
+    name, so that name is swapped."""
+    stock = kt_utils.save_json
+    kt_utils.save_json = _save_json_atomically
+    try:
+        yield
+    finally:
+        kt_utils.save_json = stock
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 TUNERS = ("random", "bayesian", "hyperband", "grid")
@@ -115,8 +128,9 @@ class CVTuner(base_tuner.BaseTuner):
 
     def __init__(self, oracle, hypermodel: EmnistHyperModel, data: Dataset, folds: int,
                  run_dir: Path, stream=STDERR, max_growth_mb: float | None = None, **kwargs):
-        super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
-                         project_name=PROJECT, overwrite=False, **kwargs)
+        with atomic_state_files():
+            super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
+                             project_name=PROJECT, overwrite=False, **kwargs)
         self.data, self.folds, self.run_dir, self.stream = data, folds, Path(run_dir), stream
         self.splitter = make_splitter(folds, hypermodel.base.seed)
         self.max_growth_mb = max_growth_mb
@@ -302,7 +316,8 @@ def _raw_values(arch: str, name: str) -> list:
 
 def search(tuner: CVTuner) -> pd.DataFrame:
     """Run (or resume) the search; return trials.csv's table."""
-    tuner.search(verbose=0)
+    with atomic_state_files():
+        tuner.search(verbose=0)
     return write_tables(tuner.run_dir, tuner.hypermodel.base.arch)
 
 
