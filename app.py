@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from benchmark import browse, results
+from benchmark import browse, published, results
 
 RUN_COLOURS = alt.Scale(scheme="tableau10")  # runs overlaid need hues that tell apart
 IMAGE_SCALE = 3  # misclassified images are drawn 84x84: 28x28 pixels, each 3x3
@@ -249,9 +249,9 @@ def page_ablations(catalog: browse.Catalog) -> None:
     for factor in dict.fromkeys(table["factor"]):
         rows = table[table["factor"] == factor]
         st.subheader(f"{study['arch']}: {factor}")
-        note = browse.STUDY_NOTES.get((study["arch"], factor))
+        note = published.STUDY_NOTES.get((study["arch"], factor))
         if study["official"] and note:
-            st.caption(f"{browse.STUDY_LABEL}: {note}.")
+            st.caption(f"{published.STUDY_LABEL}: {note}.")
         chart(ablation_chart(rows, folds[folds["factor"] == factor]))
         columns = ["label", "folds", "val_accuracy_mean", "val_accuracy_std", "delta", "p_value",
                    "verdict", "test_accuracy"]
@@ -263,7 +263,7 @@ def page_ablations(catalog: browse.Catalog) -> None:
                   "test_accuracy": st.column_config.NumberColumn("test (ours)", format="%.4f")}
         if study["official"]:
             columns.append("study")
-            config["study"] = st.column_config.NumberColumn(browse.STUDY_LABEL, format="%.4f")
+            config["study"] = st.column_config.NumberColumn(published.STUDY_LABEL, format="%.4f")
         st.dataframe(rows, hide_index=True, column_order=columns, column_config=config)
 
 
@@ -455,7 +455,7 @@ def page_confusion(catalog: browse.Catalog) -> None:
         st.dataframe(pairs, hide_index=True)
         everything = browse.confused_pairs(confusion, top=len(chars) ** 2)
         notes = []
-        for a, b in browse.KNOWN_CONFUSIONS:
+        for a, b in published.KNOWN_CONFUSIONS:
             hit = everything[((everything.a == a) & (everything.b == b)) |
                              ((everything.a == b) & (everything.b == a))]
             count = int(hit["total"].iloc[0]) if not hit.empty else 0

@@ -386,18 +386,12 @@ def forward_flops(model) -> int:
 
 
 def best_model(arch: str, precision: str, batch_size: int, seed: int):
-    """The architecture's best preset, compiled, at this precision (Keras already imported)."""
-    import keras
+    """The architecture's best preset, compiled, at this precision (Keras already imported):
+    what every `cv` fold builds (cv.new_model)."""
+    from benchmark import cv, presets
 
-    from benchmark import models, presets, training
-
-    config = presets.resolve(arch, PRESET, batch_size=batch_size)
-    # cv.new_model does these three steps, but its clear_session() would also reset the dtype
-    # policy, so the policy is set between the two.
-    keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(precision)
-    training.set_seed(seed)
-    return training.compile_model(models.build(arch, **config.model), config.training)
+    return cv.new_model(presets.resolve(arch, PRESET, batch_size=batch_size,
+                                        precision=precision), seed)
 
 
 def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seconds: float,

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark import results
+from benchmark import published, results
 
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
 BENCH_COMMAND = "emnist-bench bench --arch all --backend all --precision both --peer"
@@ -29,60 +29,6 @@ VERDICTS = ["baseline", "within noise", "real difference: better", "real differe
             "no p-value"]
 NO_VERDICT = VERDICTS[-1]
 
-# Test accuracy the study reports on the official EMNIST Balanced test split, per architecture,
-# ablation factor and value (benchmark/STUDY.md, "Ablations (CNN and ResNet)"; values as
-# tuners/spaces.py names them). Only the values the report gives a number for; its MLP ablations are qualitative.
-STUDY_TEST_ACCURACY: dict[tuple[str, str, str], float] = {
-    ("cnn", "channels", "32,64"): 0.8699, ("cnn", "channels", "32,64,128"): 0.8877,
-    ("cnn", "kernels_3_layers", "5,5,3"): 0.8922,
-    ("cnn", "activation", "leaky_relu"): 0.8963,
-    ("cnn", "optimizer", "adam"): 0.8963, ("cnn", "optimizer", "rmsprop"): 0.8952,
-    ("cnn", "optimizer", "sgd"): 0.7750,
-    ("cnn", "schedule", "cosine"): 0.8963, ("cnn", "schedule", "step"): 0.8941,
-    ("cnn", "batch_norm", "true"): 0.8963, ("cnn", "batch_norm", "false"): 0.8956,
-    ("cnn", "dropout", "0"): 0.8970, ("cnn", "dropout", "0.5"): 0.8963,
-    ("cnn", "regularization", "none"): 0.8970, ("cnn", "regularization", "l1"): 0.8945,
-    ("cnn", "regularization", "l2"): 0.8940,
-    ("resnet", "blocks", "2,2,2"): 0.9084, ("resnet", "blocks", "1,2,3"): 0.9065,
-    ("resnet", "activation", "leaky_relu"): 0.9084, ("resnet", "activation", "relu"): 0.9060,
-    ("resnet", "activation", "elu"): 0.9044,
-    ("resnet", "optimizer", "adam"): 0.9084, ("resnet", "optimizer", "rmsprop"): 0.9069,
-    ("resnet", "optimizer", "sgd"): 0.3147,
-    ("resnet", "schedule", "cosine"): 0.9084, ("resnet", "schedule", "step"): 0.9078,
-    ("resnet", "batch_norm", "true"): 0.9084, ("resnet", "batch_norm", "false"): 0.1315,
-    ("resnet", "regularization", "none"): 0.9084, ("resnet", "regularization", "l2"): 0.9078,
-    ("resnet", "regularization", "l1"): 0.8913,
-    ("resnet", "dropout", "false"): 0.9084, ("resnet", "dropout", "true"): 0.9072,
-}
-STUDY_LABEL = "study (official Balanced test)"
-# The report's own words per factor (benchmark/STUDY.md, "Published numbers"), numbers or not.
-STUDY_NOTES: dict[tuple[str, str], str] = {
-    ("cnn", "channels"): "[32,64] 0.8699 vs [32,64,128] 0.8877",
-    ("cnn", "kernels_3_layers"): "[5,5,3] 0.8922, the best kernels",
-    ("cnn", "activation"): "LeakyReLU 0.8963, above ReLU and ELU",
-    ("cnn", "optimizer"): "Adam 0.8963, RMSprop 0.8952, SGD 0.7750",
-    ("cnn", "schedule"): "cosine 0.8963 vs StepLR 0.8941",
-    ("cnn", "batch_norm"): "BN 0.8963 vs 0.8956 without",
-    ("cnn", "dropout"): "no dropout 0.8970 vs 0.8963 with 0.5",
-    ("cnn", "regularization"): "none 0.8970, L1 0.8945, L2 0.8940",
-    ("resnet", "blocks"): "[2,2,2] 0.9084, [1,2,3] 0.9065, [3,3,3] no better",
-    ("resnet", "activation"): "LeakyReLU 0.9084, ReLU 0.9060, ELU 0.9044",
-    ("resnet", "optimizer"): "Adam 0.9084, RMSprop 0.9069, SGD 0.3147",
-    ("resnet", "schedule"): "cosine 0.9084 vs StepLR 0.9078",
-    ("resnet", "batch_norm"): "BN 0.9084 vs 0.1315 without",
-    ("resnet", "regularization"): "none 0.9084, L2 0.9078, L1 0.8913",
-    ("resnet", "dropout"): "no dropout 0.9084 vs 0.9072",
-    ("mlp", "units"): "more neurons better", ("mlp", "hidden_layers"): "more layers worse",
-    ("mlp", "schedule"): "a scheduler helps, StepLR most",
-    ("mlp", "activation"): "ELU slightly best",
-    ("mlp", "optimizer"): "SGD with StepLR generalises better than Adam or RMSprop",
-    ("mlp", "batch_norm"): "BN helps", ("mlp", "regularization"): "L1 slightly best",
-    ("mlp", "dropout"): "dropout helps", ("mlp", "augment"): "augmentation slightly hurts",
-}
-
-# Pairs of characters the study names as hard to tell apart (benchmark/STUDY.md, "MLP findings");
-# O/0 is the other classic.
-KNOWN_CONFUSIONS = [("9", "q"), ("O", "0")]
 
 
 @dataclass
@@ -429,7 +375,7 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
                          "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
                          "verdict": "baseline" if row["baseline"] else
                          verdict(row["p_value"], row["delta"]),
-                         "study": STUDY_TEST_ACCURACY.get((arch, factor, value or ""))
+                         "study": published.STUDY_TEST_ACCURACY.get((arch, factor, value or ""))
                          if official else None})
     return pd.DataFrame(rows)
 

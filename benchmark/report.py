@@ -23,61 +23,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from benchmark import browse, provenance, results  # noqa: E402
+from benchmark import browse, provenance, published, results  # noqa: E402
 
 FIGURES = browse.FIGURES  # results/figures/
 ARCH_ORDER = ["mlp", "cnn", "resnet"]
 NAMES = {"mlp": "MLP", "cnn": "CNN", "resnet": "ResNet"}
 
-# The study's claims (benchmark/STUDY.md, "Published numbers"). A comparison claim says arm `a`
-# scores above arm `b` of the architecture's ablation ("baseline" is the baseline arm; the others
-# are tuners.ablation.arm_id names). `sign` -1 claims a is below b.
-COMPARISONS = [
-    ("cnn", "Three conv layers [32,64,128] beat two [32,64]", "channels-32.64.128", "baseline", 1,
-     "0.8877 vs 0.8699"),
-    ("cnn", "Kernels [5,5,3] beat [3,3,3] (three layers)", "kernels_3_layers-5.5.3",
-     "channels-32.64.128", 1, "0.8922, the best kernels"),
-    ("cnn", "LeakyReLU beats ReLU", "activation-leaky_relu", "baseline", 1, "0.8963 > ReLU"),
-    ("cnn", "LeakyReLU beats ELU", "activation-leaky_relu", "activation-elu", 1, "0.8963 > ELU"),
-    ("cnn", "Adam beats RMSprop", "baseline", "optimizer-rmsprop", 1, "0.8963 vs 0.8952"),
-    ("cnn", "Adam beats SGD by far", "baseline", "optimizer-sgd", 1, "0.8963 vs 0.7750"),
-    ("cnn", "Cosine annealing beats StepLR", "baseline", "schedule-step", 1, "0.8963 vs 0.8941"),
-    ("cnn", "Batch norm helps", "baseline", "batch_norm-False", 1, "0.8963 vs 0.8956"),
-    ("cnn", "No dropout beats dropout 0.5", "dropout-0.0", "baseline", 1, "0.8970 vs 0.8963"),
-    ("cnn", "No regularization beats L1", "baseline", "regularization-l1", 1, "0.8970 vs 0.8945"),
-    ("cnn", "No regularization beats L2", "baseline", "regularization-l2", 1, "0.8970 vs 0.8940"),
-    ("resnet", "Blocks [2,2,2] beat [1,2,3]", "baseline", "blocks-1.2.3", 1, "0.9084 vs 0.9065"),
-    ("resnet", "Blocks [3,3,3] are no better than [2,2,2]", "blocks-3.3.3", "baseline", -1,
-     "no better"),
-    ("resnet", "LeakyReLU beats ReLU", "baseline", "activation-relu", 1, "0.9084 vs 0.9060"),
-    ("resnet", "ReLU beats ELU", "activation-relu", "activation-elu", 1, "0.9060 vs 0.9044"),
-    ("resnet", "Adam beats RMSprop", "baseline", "optimizer-rmsprop", 1, "0.9084 vs 0.9069"),
-    ("resnet", "Adam beats SGD by far", "baseline", "optimizer-sgd", 1, "0.9084 vs 0.3147"),
-    ("resnet", "Cosine annealing beats StepLR", "baseline", "schedule-step", 1, "0.9084 vs 0.9078"),
-    ("resnet", "Batch norm is essential", "baseline", "batch_norm-False", 1, "0.9084 vs 0.1315"),
-    ("resnet", "No regularization beats L2", "baseline", "regularization-l2", 1, "0.9084 vs 0.9078"),
-    ("resnet", "L2 beats L1", "regularization-l2", "regularization-l1", 1, "0.9078 vs 0.8913"),
-    ("resnet", "No dropout beats dropout", "baseline", "dropout-True", 1, "0.9084 vs 0.9072"),
-    ("mlp", "More neurons: 128 beat 64", "baseline", "units-64", 1, "qualitative"),
-    ("mlp", "More neurons: 64 beat 32", "units-64", "units-32", 1, "qualitative"),
-    ("mlp", "More layers are worse: 3 beat 4", "baseline", "hidden_layers-4", 1, "qualitative"),
-    ("mlp", "More layers are worse: 4 beat 5", "hidden_layers-4", "hidden_layers-5", 1,
-     "qualitative"),
-    ("mlp", "A scheduler helps: StepLR beats none", "schedule-step", "baseline", 1, "qualitative"),
-    ("mlp", "StepLR beats ReduceLROnPlateau", "schedule-step", "schedule-plateau", 1,
-     "qualitative"),
-    ("mlp", "ELU beats ReLU", "activation-elu", "baseline", 1, "qualitative"),
-    ("mlp", "ELU beats LeakyReLU", "activation-elu", "activation-leaky_relu", 1, "qualitative"),
-    ("mlp", "SGD beats Adam", "optimizer-sgd", "baseline", 1, "qualitative"),
-    ("mlp", "SGD beats RMSprop", "optimizer-sgd", "optimizer-rmsprop", 1, "qualitative"),
-    ("mlp", "Batch norm helps", "baseline", "batch_norm-False", 1, "qualitative"),
-    ("mlp", "L1 beats L2", "baseline", "regularization-l2", 1, "qualitative"),
-    ("mlp", "L1 beats no regularization", "baseline", "regularization-none", 1, "qualitative"),
-    ("mlp", "Dropout helps", "baseline", "dropout-False", 1, "qualitative"),
-    ("mlp", "Augmentation slightly hurts", "baseline", "augment-True", 1, "qualitative"),
-]
-# The study's final test accuracies (official Balanced test split).
-FINAL = {"mlp": 0.8614, "cnn": 0.8970, "resnet": 0.9084}
 
 
 # ------------------------------------------------------------------------- statistics
@@ -443,7 +394,7 @@ def comparison_section(root: Path, runs: pd.DataFrame,
                      "test": how, "verdict": verdict,
                      "data": ra["data"] if ra["data"] == rb["data"] else f"{ra['data']} / {rb['data']}"})
         claims.append({"claim": f"{NAMES[a]} < {NAMES[b]} (best presets)",
-                       "study": f"{FINAL[a]} < {FINAL[b]} (test)",
+                       "study": f"{published.FINAL[a]} < {published.FINAL[b]} (test)",
                        "ours": f"CV {fmt(test['b'])} vs {fmt(test['a'])}, p {fmt(test['p_value'], '.3f')}",
                        "data and budget": f"{ra['data']}; {ra['budget']} / {rb['budget']}",
                        "verdict": verdict})
@@ -504,11 +455,11 @@ def final_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
             verdict = "not comparable (not the official Balanced split)"
         else:
             noise = 2 * (rep["cv_std"] if rep["cv_std"] == rep["cv_std"] else 0.0)
-            gap = rep["test_accuracy"] - FINAL[arch]
+            gap = rep["test_accuracy"] - published.FINAL[arch]
             verdict = ("within noise" if abs(gap) <= noise else
                        ("agrees" if gap > 0 else "contradicts"))
-        rows.append({"claim": f"{NAMES[arch]} best reaches {FINAL[arch]} test accuracy",
-                     "study": f"{FINAL[arch]} (official Balanced test)", "ours": ours,
+        rows.append({"claim": f"{NAMES[arch]} best reaches {published.FINAL[arch]} test accuracy",
+                     "study": f"{published.FINAL[arch]} (official Balanced test)", "ours": ours,
                      "data and budget": f"{rep['data']}; {rep['budget']}", "verdict": verdict})
     return rows
 
@@ -517,7 +468,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
     """Each comparison claim, judged on the first ablation of its architecture that ran both
     of its arms."""
     rows = []
-    for arch, claim, a, b, sign, study_text in COMPARISONS:
+    for arch, claim, a, b, sign, study_text in published.COMPARISONS:
         found = None
         for ablation in ablations.get(arch, []):
             fa, fb = arm_folds(ablation, a), arm_folds(ablation, b)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from benchmark import browse
+from benchmark import browse, published
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
@@ -293,7 +293,7 @@ def test_the_studys_number_only_beside_official_balanced_results(monkeypatch, tm
     assert "relu (baseline)" in set(table["label"])
     at = open_app(monkeypatch, tmp_path / "results", "Ablations")
     assert ("study" in at.dataframe[0].proto.column_order) == official
-    assert (browse.STUDY_LABEL in at.dataframe[0].proto.columns) == official
+    assert (published.STUDY_LABEL in at.dataframe[0].proto.columns) == official
     assert ("LeakyReLU 0.8963" in texts(at)) == official
 
 

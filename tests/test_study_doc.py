@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import browse, presets, report
+from benchmark import presets, published
 from tuners import spaces
 
 # Reads files: the same on every backend, so CI runs it once.
@@ -116,7 +116,7 @@ def test_final_accuracies_match_report_final():
     rows = table(FINAL_HEADER)
     documented = {arch: float(accuracy) for arch, accuracy in rows}
     assert len(documented) == len(rows)
-    assert documented == report.FINAL
+    assert documented == published.FINAL
 
 
 def ablations(text: str | None = None) -> dict[tuple[str, str, str], float]:
@@ -133,7 +133,7 @@ def ablations(text: str | None = None) -> dict[tuple[str, str, str], float]:
 
 def test_ablation_accuracies_match_browse():
     documented = ablations()
-    assert documented == browse.STUDY_TEST_ACCURACY
+    assert documented == published.STUDY_TEST_ACCURACY
     for arch, factor, _ in documented:
         assert factor in spaces.describe(arch), (arch, factor)
 
@@ -143,13 +143,13 @@ def test_a_changed_number_fails():
     text = STUDY.read_text()
     changed = text.replace("`sgd` 0.3147", "`sgd` 0.3148")
     assert changed != text
-    assert ablations(changed) != browse.STUDY_TEST_ACCURACY
+    assert ablations(changed) != published.STUDY_TEST_ACCURACY
 
 
 def test_mlp_findings_cover_the_study_notes():
     factors = [code_name(r[0]) for r in table(MLP_HEADER)]
     assert len(factors) == len(set(factors))
-    assert set(factors) == {f for a, f in browse.STUDY_NOTES if a == "mlp"}
+    assert set(factors) == {f for a, f in published.STUDY_NOTES if a == "mlp"}
     assert set(factors) <= set(spaces.describe("mlp"))
 
 
