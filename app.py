@@ -4,7 +4,7 @@
     EMNIST_BENCH_RESULTS=/path/to/results streamlit run app.py
 
 Pages (sidebar): Runs, Ablations, Curves, Misclassified, Confusion, Tuning, Backends.
-benchmark/browse.py reads the folder (every file is documented in results/README.md); this
+benchmark/readers.py reads the folder (every file is documented in results/README.md); this
 file caches what it reads, keyed on the folder and the files' modification times, and draws
 it with Altair. Run names from the URL or a widget are only ever the names found on disk.
 """
@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from benchmark import browse, published, results
+from benchmark import published, readers, results
 
 RUN_COLOURS = alt.Scale(scheme="tableau10")  # runs overlaid need hues that tell apart
 IMAGE_SCALE = 3  # misclassified images are drawn 84x84: 28x28 pixels, each 3x3
-VERDICT_COLOURS = dict(zip(browse.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#d62728",
+VERDICT_COLOURS = dict(zip(readers.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#d62728",
                                              "#bcbd22"], strict=True))
 
 
@@ -31,22 +31,22 @@ VERDICT_COLOURS = dict(zip(browse.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#
 
 
 @st.cache_data(show_spinner="Reading results...", max_entries=4)
-def load_catalog(root: str, signature: tuple) -> browse.Catalog:
-    return browse.scan(root)
+def load_catalog(root: str, signature: tuple) -> readers.Catalog:
+    return readers.scan(root)
 
 
-# What the pages read from a folder: the file, and which of browse's readers reads it.
+# What the pages read from a folder: the file, and which function of benchmark.readers reads it.
 READERS = {
-    "epochs": ("epochs.csv", browse.read_epochs),
-    "test": ("test.json", browse.read_test),
-    "confusion": ("confusion.csv", browse.read_confusion),
-    "misclassified": ("misclassified.npz", browse.read_misclassified),
-    "trials": ("trials.csv", browse.read_trials),
-    "folds": ("folds.csv", lambda d: browse.read_csv(d / "folds.csv")),
-    "per_class": ("per_class.csv", lambda d: browse.read_csv(
+    "epochs": ("epochs.csv", readers.read_epochs),
+    "test": ("test.json", readers.read_test),
+    "confusion": ("confusion.csv", readers.read_confusion),
+    "misclassified": ("misclassified.npz", readers.read_misclassified),
+    "trials": ("trials.csv", readers.read_trials),
+    "folds": ("folds.csv", lambda d: readers.read_csv(d / "folds.csv")),
+    "per_class": ("per_class.csv", lambda d: readers.read_csv(
         d / "per_class.csv", dtype={"char": str}, keep_default_na=False)),
-    "config": ("config.json", lambda d: browse.read_json(d / "config.json")),
-    "bench": ("bench.csv", lambda d: browse.read_csv(d / "bench.csv")),
+    "config": ("config.json", lambda d: readers.read_json(d / "config.json")),
+    "bench": ("bench.csv", lambda d: readers.read_csv(d / "bench.csv")),
 }
 EMPTY = {"test": {}, "config": {}, "misclassified": (pd.DataFrame(), None)}  # else a frame
 
@@ -58,13 +58,13 @@ def load_file(path: str, reader: str, signature: tuple):
 
 
 def read(directory: Path | str, reader: str):
-    """`reader`'s view of a folder that browse.scan or browse.folder has already checked; a file
+    """`reader`'s view of a folder that readers.scan or readers.folder has already checked; a file
     that cannot be read is reported and read as empty, so the rest of the page still draws."""
     directory = Path(directory)
     name = READERS[reader][0]
-    signature = browse.file_stamp(directory / name)
+    signature = readers.file_stamp(directory / name)
     if reader == "misclassified":
-        signature += browse.file_stamp(directory / "misclassified.csv")
+        signature += readers.file_stamp(directory / "misclassified.csv")
     try:
         return load_file(str(directory), reader, signature)
     except (ValueError, OSError, KeyError, TypeError) as error:
@@ -74,27 +74,27 @@ def read(directory: Path | str, reader: str):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_ablation(path: str, signature: tuple) -> pd.DataFrame:
-    config = browse.read_json(Path(path) / "config.json")
-    return browse.read_ablation(Path(path), config)
+    config = readers.read_json(Path(path) / "config.json")
+    return readers.read_ablation(Path(path), config)
 
 
 # ------------------------------------------------------------------------- shared pieces
 
 
-def no_results(root: Path, catalog: browse.Catalog) -> None:
+def no_results(root: Path, catalog: readers.Catalog) -> None:
     """The message for a folder with nothing to show yet."""
     where = f"`{root}`" if catalog.exists else f"`{root}` (the folder does not exist)"
-    st.info(f"No results in {where}. Make some with `{browse.FIRST_COMMAND}`, or point "
+    st.info(f"No results in {where}. Make some with `{readers.FIRST_COMMAND}`, or point "
             f"`EMNIST_BENCH_RESULTS` at a results folder.")
 
 
-def run_picker(catalog: browse.Catalog, label: str, need: str) -> pd.Series | None:
+def run_picker(catalog: readers.Catalog, label: str, need: str) -> pd.Series | None:
     """A run chosen from those that have `need` (a file name); shared by pages via its key."""
     runs = catalog.runs
     have = [r for r in runs.itertuples() if Path(r.run_dir, need).exists()]
     if not have:
         st.info(f"No run has `{need}` yet: it is written when a run's test evaluation "
-                f"finishes (e.g. `{browse.FIRST_COMMAND}`).")
+                f"finishes (e.g. `{readers.FIRST_COMMAND}`).")
         return None
     ids = [r.run_id for r in have]
     # Options are the bare names, so a link such as ?page=Confusion&run=<run-id> picks one.
@@ -127,11 +127,11 @@ def fmt_accuracy(mean, std=None) -> str:
 # ------------------------------------------------------------------------- Runs
 
 
-def page_runs(catalog: browse.Catalog) -> None:
+def page_runs(catalog: readers.Catalog) -> None:
     st.header("Runs")
     runs = catalog.runs
     if runs.empty:
-        st.info(f"No cross-validation runs yet: `{browse.FIRST_COMMAND}`.")
+        st.info(f"No cross-validation runs yet: `{readers.FIRST_COMMAND}`.")
     else:
         cv = [fmt_accuracy(m, s) for m, s in zip(runs.cv_mean, runs.cv_std, strict=True)]
         folds = [f"{d}/{f}" for d, f in zip(runs.folds_done, runs.folds, strict=True)]
@@ -153,14 +153,14 @@ def page_runs(catalog: browse.Catalog) -> None:
     show_problems(catalog)
 
 
-def show_problems(catalog: browse.Catalog) -> None:
+def show_problems(catalog: readers.Catalog) -> None:
     if catalog.problems:
         with st.expander(f"{len(catalog.problems)} folder(s) could not be read", expanded=True):
             for problem in catalog.problems:
                 st.warning(f"`{problem.folder}`: {problem.reason}")
 
 
-def compare_runs(catalog: browse.Catalog) -> None:
+def compare_runs(catalog: readers.Catalog) -> None:
     runs = catalog.runs.set_index("run_id")
     chosen = st.multiselect("Compare runs", list(runs.index), key="compare",
                             persist_state="session", default=list(runs.index[:3]))
@@ -218,7 +218,7 @@ def compare_runs(catalog: browse.Catalog) -> None:
 # ------------------------------------------------------------------------- Ablations
 
 
-def page_ablations(catalog: browse.Catalog) -> None:
+def page_ablations(catalog: readers.Catalog) -> None:
     st.header("Ablations")
     if not catalog.ablations:
         st.info("No ablations yet: `emnist-bench ablate --arch cnn --factors activation,optimizer`.")
@@ -230,9 +230,9 @@ def page_ablations(catalog: browse.Catalog) -> None:
     chosen = st.selectbox("Ablation", list(studies), key="ablation", bind="query-params")
     study = studies[chosen or next(iter(studies))]
     st.caption(f"{study['arch']} on {study['backend']}, {study['arms']} arms.")
-    path = browse.folder(catalog.root, study["id"])
+    path = readers.folder(catalog.root, study["id"])
     try:
-        table = load_ablation(str(path), browse.file_stamp(path / "ablations.csv"))
+        table = load_ablation(str(path), readers.file_stamp(path / "ablations.csv"))
     except (ValueError, OSError, KeyError, TypeError) as error:
         st.warning(f"Could not read `{study['id']}/ablations.csv`: {error}")
         return
@@ -242,10 +242,10 @@ def page_ablations(catalog: browse.Catalog) -> None:
     data_caption(study)
     st.caption(f"Each dot is one fold's validation accuracy; the tick and bar are the mean ± std. "
                f"The verdict is a paired t-test of the arm's folds against the baseline's on the "
-               f"same folds: p < {browse.ALPHA} is a real difference, anything else is within "
+               f"same folds: p < {readers.ALPHA} is a real difference, anything else is within "
                f"fold-to-fold noise (no p-value: fewer than two folds, or the very same "
                f"difference on every fold).")
-    folds = browse.ablation_folds(table)
+    folds = readers.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
         rows = table[table["factor"] == factor]
         st.subheader(f"{study['arch']}: {factor}")
@@ -295,11 +295,11 @@ def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
 # ------------------------------------------------------------------------- Curves
 
 
-def page_curves(catalog: browse.Catalog) -> None:
+def page_curves(catalog: readers.Catalog) -> None:
     st.header("Curves")
     runs = catalog.runs.set_index("run_id") if not catalog.runs.empty else None
     if runs is None:
-        st.info(f"No runs yet: `{browse.FIRST_COMMAND}`.")
+        st.info(f"No runs yet: `{readers.FIRST_COMMAND}`.")
         return
     chosen = st.multiselect("Runs", list(runs.index), key="compare", persist_state="session",
                             default=list(runs.index[:3]))
@@ -310,7 +310,7 @@ def page_curves(catalog: browse.Catalog) -> None:
         if epochs.empty:
             st.caption(f"`{run_id}` has no finished epoch yet.")
             continue
-        curves.append(browse.fold_curves(epochs, run_id))
+        curves.append(readers.fold_curves(epochs, run_id))
         folds = epochs[epochs["fold"] > 0]
         if "learning_rate" in folds:
             rates.append(folds.groupby("epoch", as_index=False)["learning_rate"].mean()
@@ -319,7 +319,7 @@ def page_curves(catalog: browse.Catalog) -> None:
         st.info("Choose one or more runs with finished epochs.")
         return
     curves = pd.concat(curves, ignore_index=True)
-    mean = browse.mean_curves(curves)
+    mean = readers.mean_curves(curves)
     st.caption("Solid: training (dropout and augmentation on); dashed: the held-out fold. "
                "Thick lines average the cross-validation folds; the final model is left out.")
     for metric in ("loss", "accuracy"):
@@ -358,7 +358,7 @@ def curve_chart(mean: pd.DataFrame, curves: pd.DataFrame, metric: str,
 # ------------------------------------------------------------------------- Misclassified
 
 
-def page_misclassified(catalog: browse.Catalog) -> None:
+def page_misclassified(catalog: readers.Catalog) -> None:
     st.header("Misclassified test images")
     run = run_picker(catalog, "Run", "misclassified.csv")
     if run is None:
@@ -407,7 +407,7 @@ def page_misclassified(catalog: browse.Catalog) -> None:
 # ------------------------------------------------------------------------- Confusion
 
 
-def page_confusion(catalog: browse.Catalog) -> None:
+def page_confusion(catalog: readers.Catalog) -> None:
     st.header("Confusion")
     run = run_picker(catalog, "Run", "confusion.csv")
     if run is None:
@@ -451,9 +451,9 @@ def page_confusion(catalog: browse.Catalog) -> None:
             ).properties(height=260))
     with right:
         st.subheader("Most confused pairs")
-        pairs = browse.confused_pairs(confusion)
+        pairs = readers.confused_pairs(confusion)
         st.dataframe(pairs, hide_index=True)
-        everything = browse.confused_pairs(confusion, top=len(chars) ** 2)
+        everything = readers.confused_pairs(confusion, top=len(chars) ** 2)
         notes = []
         for a, b in published.KNOWN_CONFUSIONS:
             hit = everything[((everything.a == a) & (everything.b == b)) |
@@ -467,7 +467,7 @@ def page_confusion(catalog: browse.Catalog) -> None:
 # ------------------------------------------------------------------------- Tuning
 
 
-def page_tuning(catalog: browse.Catalog) -> None:
+def page_tuning(catalog: readers.Catalog) -> None:
     st.header("Tuning")
     if not catalog.searches:
         st.info("No searches yet: `emnist-bench tune --arch mlp`.")
@@ -476,7 +476,7 @@ def page_tuning(catalog: browse.Catalog) -> None:
     searches = {s["id"]: s for s in newest}
     chosen = st.selectbox("Search", list(searches), key="search", bind="query-params")
     search = searches[chosen or next(iter(searches))]
-    path = browse.folder(catalog.root, search["id"])
+    path = readers.folder(catalog.root, search["id"])
     trials = read(path, "trials")
     space = (read(path, "config").get("space") or {})
     columns = st.columns(4)
@@ -502,7 +502,7 @@ def page_tuning(catalog: browse.Catalog) -> None:
     st.subheader("Score against each hyperparameter")
     long = done.melt(id_vars=["trial_id", "score"], value_vars=names, var_name="hyperparameter",
                      value_name="value").dropna(subset=["value"])
-    long["value"] = long["value"].map(browse.normalise)
+    long["value"] = long["value"].map(readers.normalise)
     chart(alt.Chart(long).mark_circle(size=80, opacity=0.7).encode(
         x=alt.X("value:N", title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("score:Q", scale=alt.Scale(zero=False)),
@@ -512,12 +512,12 @@ def page_tuning(catalog: browse.Catalog) -> None:
     st.subheader("Parallel coordinates")
     st.caption("One line per completed trial, coloured by its score; each axis lists the "
                "hyperparameter's values in the space's order.")
-    lines = browse.parallel_coordinates(trials, space)
+    lines = readers.parallel_coordinates(trials, space)
     order = [*names, "score"]
     x = alt.X("axis:N", scale=alt.Scale(domain=order), title=None,
               axis=alt.Axis(labelAngle=-20, orient="top", labelOverlap=False, labelAlign="left"))
     y = alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[-0.05, 1.05]))
-    labels = browse.parallel_ticks(space, names)
+    labels = readers.parallel_ticks(space, names)
     chart(alt.layer(
         alt.Chart(pd.DataFrame({"axis": order})).mark_rule(color="#bbbbbb").encode(x=x),
         alt.Chart(lines).mark_line(strokeWidth=2, opacity=0.7).encode(
@@ -532,13 +532,13 @@ def page_tuning(catalog: browse.Catalog) -> None:
 # ------------------------------------------------------------------------- Backends
 
 
-def page_backends(catalog: browse.Catalog) -> None:
+def page_backends(catalog: readers.Catalog) -> None:
     st.header("Backends")
     root = Path(catalog.root)
     bench = read(root, "bench") if (root / "bench.csv").exists() else pd.DataFrame()
     if bench.empty:
         st.warning(f"`bench.csv` is missing from `{root}`, so no controlled speed comparison "
-                   f"exists yet: make it with `{browse.BENCH_COMMAND}`. Until then the speeds "
+                   f"exists yet: make it with `{readers.BENCH_COMMAND}`. Until then the speeds "
                    f"below are the runs' own wall times (runs.csv `seconds`, per-epoch times "
                    f"from epochs.csv), measured whenever each run happened.")
     else:
@@ -550,9 +550,9 @@ def page_backends(catalog: browse.Catalog) -> None:
 def step_profiles(root: Path) -> None:
     """profiles/*.csv: each side's profiled time per training step by operator group."""
     st.subheader("Where a training step's time goes (profiles)")
-    groups = browse.profile_groups(root)
+    groups = readers.profile_groups(root)
     if groups.empty:
-        st.info(f"No profiles yet: `{browse.PROFILE_COMMAND}`.")
+        st.info(f"No profiles yet: `{readers.PROFILE_COMMAND}`.")
         return
     st.caption("Profiled ms per step of the `best` preset (batch 128) by operator group, from "
                "each framework's own profiler: torch.profiler, tf.profiler and jax.profiler "
@@ -572,7 +572,7 @@ def step_profiles(root: Path) -> None:
 def bench_speed(bench: pd.DataFrame) -> None:
     """bench.csv: steady-state training speed per architecture, backend and precision."""
     st.subheader("Training speed (bench.csv)")
-    latest = browse.latest_bench(bench)
+    latest = readers.latest_bench(bench)
     needed = {"arch", "backend", "images_per_second"}
     if needed <= set(latest.columns):
         st.caption("Images per second of the `best` preset once compiled and warmed up; the "
@@ -599,14 +599,14 @@ def bench_speed(bench: pd.DataFrame) -> None:
         "gflops_per_second": st.column_config.NumberColumn("GFLOP/s", format="%.1f")})
 
 
-def backend_accuracy(catalog: browse.Catalog, with_times: bool) -> None:
+def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
     """The same configuration and data (one digest) run on several backends, side by side."""
     st.subheader("Accuracy of the same configuration on each backend")
     runs = catalog.runs
     if runs.empty:
-        st.info(f"No runs yet: `{browse.FIRST_COMMAND}`.")
+        st.info(f"No runs yet: `{readers.FIRST_COMMAND}`.")
         return
-    groups = browse.backend_groups(runs)
+    groups = readers.backend_groups(runs)
     if groups.empty:
         st.info("No configuration has been run on more than one backend yet: rerun one with "
                 "`--backend jax` or `--backend torch` to compare. Every run by backend:")
@@ -624,7 +624,7 @@ def backend_accuracy(catalog: browse.Catalog, with_times: bool) -> None:
                      f" x {run.epochs} epochs · {run.digest}", "backend": run.backend,
                      "run": run.run_id, "cv_mean": run.cv_mean, "cv_std": run.cv_std,
                      "test_accuracy": run.test_accuracy, "seconds": run.seconds,
-                     "epoch_seconds": browse.epoch_seconds(epochs)})
+                     "epoch_seconds": readers.epoch_seconds(epochs)})
     table = pd.DataFrame(rows)
     for configuration, group in table.groupby("configuration", sort=False):
         st.markdown(f"**{configuration}**")
@@ -668,7 +668,7 @@ PAGES = {"Runs": page_runs, "Ablations": page_ablations, "Curves": page_curves,
 def main() -> None:
     st.set_page_config(page_title="emnist-bench results", layout="wide")
     root = results.default_root()
-    catalog = load_catalog(str(root.resolve()), browse.stamp(root))
+    catalog = load_catalog(str(root.resolve()), readers.stamp(root))
     page = st.sidebar.radio("Page", list(PAGES), key="page", bind="query-params")
     st.sidebar.caption(f"Results folder: `{root}`  \n{len(catalog.runs)} run(s), "
                        f"{len(catalog.searches)} search(es), {len(catalog.ablations)} "

@@ -8,7 +8,7 @@ Bad input ends with one line on stderr and exit code 2 (arguments) or 1 (data, t
 before any training starts where it can be known then. Keras is imported only after the
 backend is chosen: --backend wins over KERAS_BACKEND. Nothing imports this module; the
 commands live in benchmark.runs (cv, tune, ablate, study), benchmark.listings (models,
-spaces), benchmark.report, benchmark.bench, benchmark.loading and benchmark.profile.
+spaces), benchmark.report, benchmark.bench, benchmark.bench_data and benchmark.profiling.
 """
 
 from __future__ import annotations
@@ -108,11 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
     space.add_argument("--backend", choices=BACKENDS)
 
-    from benchmark import bench, loading, profile
+    from benchmark import bench, bench_data, profiling
 
     bench.add_parser(commands)
-    loading.add_parser(commands)
-    profile.add_parser(commands)
+    bench_data.add_parser(commands)
+    profiling.add_parser(commands)
 
     models = commands.add_parser("models", help="list architectures and presets")
     models.add_argument("--backend", choices=BACKENDS)
@@ -125,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"cv": ("runs", "cv"), "tune": ("runs", "tune"), "ablate": ("runs", "ablate"),
             "study": ("runs", "study"), "report": ("report", "run"),
             "spaces": ("listings", "spaces"), "models": ("listings", "models"),
-            "bench": ("bench", "run"), "bench-data": ("loading", "run"),
-            "profile": ("profile", "run")}
+            "bench": ("bench", "run"), "bench-data": ("bench_data", "run"),
+            "profile": ("profiling", "run")}
 
 
 def main(argv: list[str] | None = None) -> int:

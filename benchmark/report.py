@@ -3,7 +3,7 @@
     emnist-bench report                 # reads results/, writes results/REPORT.md + figures/
 
 Nothing is trained and no number is typed: every figure comes from the run, ablation, study
-and bench tables under the results folder, read through benchmark.browse (the app's reader).
+and bench tables under the results folder, read through benchmark.readers (the app's reader).
 Every table names the data each number came from (split, official or not, sizes) and its
 budget (folds x epochs, --limit). The study's own numbers (benchmark/STUDY.md, "Published
 numbers") appear only as the "study" column of the claims table, and a ByMerge-derived result
@@ -23,9 +23,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from benchmark import browse, provenance, published, results  # noqa: E402
+from benchmark import provenance, published, readers, results  # noqa: E402
 
-FIGURES = browse.FIGURES  # results/figures/
+FIGURES = readers.FIGURES  # results/figures/
 ARCH_ORDER = ["mlp", "cnn", "resnet"]
 NAMES = {"mlp": "MLP", "cnn": "CNN", "resnet": "ResNet"}
 
@@ -52,7 +52,7 @@ def claim_verdict(test: dict, sign: int) -> str:
     if test["folds"] < 2 or test["p_value"] is None:
         return ("not enough folds" if test["folds"] < 2 else
                 "no difference (identical fold accuracies: the arm trained the same at this budget)")
-    if test["p_value"] >= browse.ALPHA:
+    if test["p_value"] >= readers.ALPHA:
         return "within noise"
     return "agrees" if np.sign(test["delta"]) == sign else "contradicts"
 
@@ -64,15 +64,15 @@ def studies(root: Path) -> pd.DataFrame:
     """Every study folder's study.csv, with its arch, backend, data and budget."""
     frames = []
     for path in sorted(root.glob("*/study.csv")):
-        config = browse.read_json(path.parent / "config.json")
-        table = browse.read_csv(path)
+        config = readers.read_json(path.parent / "config.json")
+        table = readers.read_csv(path)
         if table.empty:
             continue
         budget = config.get("budget") or {}
         table.insert(0, "study", path.parent.name)
         table.insert(1, "arch", config.get("arch"))
         table.insert(2, "backend", config.get("backend"))
-        table.insert(3, "data", browse.data_label(config.get("data") or {}))
+        table.insert(3, "data", readers.data_label(config.get("data") or {}))
         precision = ((config.get("base") or {}).get("training") or {}).get("precision")
         table.insert(4, "budget", budget_text(budget.get("folds"), budget.get("epochs"),
                                               budget.get("limit"), precision))
@@ -90,7 +90,7 @@ def budget_text(folds, epochs, limit, precision=None) -> str:
     return text + (", mixed_bfloat16" if precision == "mixed_bfloat16" else "")
 
 
-def complete_runs(catalog: browse.Catalog) -> pd.DataFrame:
+def complete_runs(catalog: readers.Catalog) -> pd.DataFrame:
     runs = catalog.runs
     if runs.empty:
         return runs
@@ -102,7 +102,7 @@ def complete_runs(catalog: browse.Catalog) -> pd.DataFrame:
 
 
 def fold_accuracies(run_dir: Path) -> pd.Series:
-    folds = browse.read_csv(Path(run_dir) / "folds.csv")
+    folds = readers.read_csv(Path(run_dir) / "folds.csv")
     if folds.empty:
         return pd.Series(dtype=float)
     return folds.set_index("fold")["val_accuracy"].sort_index()
@@ -124,15 +124,15 @@ def representative(runs: pd.DataFrame, arch: str, preset: str = "best",
     return chosen.iloc[0]
 
 
-def ablations_by_arch(root: Path, catalog: browse.Catalog) -> dict[str, list[dict]]:
+def ablations_by_arch(root: Path, catalog: readers.Catalog) -> dict[str, list[dict]]:
     """Per architecture its ablations, the one to judge a claim on first: official data, then
     the most training images, then the most arms, then the newest."""
     found: dict[str, list[dict]] = {}
     for summary in catalog.ablations:
-        path = browse.folder(root, summary["id"])
-        config = browse.read_json(path / "config.json")
+        path = readers.folder(root, summary["id"])
+        config = readers.read_json(path / "config.json")
         n_train = (config.get("data") or {}).get("n_train_used") or 0
-        key = (browse.is_official(config.get("data") or {}), n_train, summary["arms"],
+        key = (readers.is_official(config.get("data") or {}), n_train, summary["arms"],
                str(summary.get("created")))
         found.setdefault(summary["arch"], []).append(
             {"key": key, "id": summary["id"], "path": path, "config": config})
@@ -186,7 +186,7 @@ def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame) -> st
     spread = [float(np.nanstd((row[fold_columns] - base).astype(float), ddof=1))
               if row[fold_columns].notna().sum() > 1 else 0.0 for _, row in arms.iterrows()]
     colours = {"real difference: better": "tab:green", "real difference: worse": "tab:red"}
-    verdicts = [browse.verdict(p, d) for p, d in zip(arms["p_value"], arms["delta"], strict=True)]
+    verdicts = [readers.verdict(p, d) for p, d in zip(arms["p_value"], arms["delta"], strict=True)]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(arms) + 1.2))
     y = np.arange(len(arms))
     ax.barh(y, arms["delta"], xerr=spread, capsize=2,
@@ -197,12 +197,12 @@ def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame) -> st
     ax.invert_yaxis()
     ax.set_xlabel("validation accuracy minus the baseline's, same folds (mean ± std)")
     ax.set_title(f"{NAMES.get(arch, arch)} ablation: green/red = paired t-test p < "
-                 f"{browse.ALPHA}, grey = within noise", fontsize=9)
+                 f"{readers.ALPHA}, grey = within noise", fontsize=9)
     return save(fig, root, f"{name}.png")
 
 
 def confusion_figure(root: Path, arch: str, run_dir: Path, pairs: pd.DataFrame) -> str | None:
-    table, images = browse.read_misclassified(run_dir)
+    table, images = readers.read_misclassified(run_dir)
     if images is None or pairs.empty:
         return None
     rows = pairs.head(6)
@@ -321,7 +321,7 @@ def presets_section(root: Path, runs: pd.DataFrame) -> str:
 
 def ablation_section(root: Path, arch: str, ablation: dict) -> str:
     config = ablation["config"]
-    table = browse.read_csv(ablation["path"] / "ablations.csv",
+    table = readers.read_csv(ablation["path"] / "ablations.csv",
                             dtype={"value": str, "factor": str}, keep_default_na=False,
                             na_values={c: [""] for c in ("val_accuracy_mean", "val_accuracy_std",
                                                          "p_value", "delta", "test_accuracy")})
@@ -346,16 +346,16 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
             table["val_accuracy_mean"], table["val_accuracy_std"], strict=True)],
         "delta vs baseline": table["delta"].map(lambda v: fmt(v, "+.4f")),
         "p (paired t)": table["p_value"].map(lambda v: fmt(v, ".3f")),
-        "verdict": ["baseline" if b else browse.verdict(p, d) for b, p, d in
+        "verdict": ["baseline" if b else readers.verdict(p, d) for b, p, d in
                     zip(table["baseline"], table["p_value"], table["delta"], strict=True)],
         "test accuracy": table["test_accuracy"].map(fmt)})
     figure = ablation_figure(root, arch, ablation["id"], table)
-    data = browse.data_label(config.get("data") or {})
+    data = readers.data_label(config.get("data") or {})
     return (f"### {NAMES.get(arch, arch)}: `{ablation['id']}`\n\n"
             f"Data: {data}. Budget: {budget}, backend {config.get('backend')}. Each arm changes "
             "one factor of the baseline; every arm is trained on the same folds as the "
             f"baseline, so `delta` is paired fold by fold ({config.get('test')}); "
-            f"p < {browse.ALPHA} is called a real difference.\n\n"
+            f"p < {readers.ALPHA} is called a real difference.\n\n"
             + markdown(shown) + image(figure, f"{arch} ablation"))
 
 
@@ -412,7 +412,7 @@ def confusions_section(root: Path, runs: pd.DataFrame, studied: frozenset) -> st
         if rep is None:
             continue
         run_dir = Path(rep["run_dir"])
-        pairs = browse.confused_pairs(browse.read_confusion(run_dir), top=8)
+        pairs = readers.confused_pairs(readers.read_confusion(run_dir), top=8)
         figure = confusion_figure(root, arch, run_dir, pairs)
         parts.append(f"### {NAMES[arch]} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
                      + markdown(pairs) + image(figure, f"{arch} confusions"))
@@ -420,7 +420,7 @@ def confusions_section(root: Path, runs: pd.DataFrame, studied: frozenset) -> st
 
 
 def parity_section(root: Path, runs: pd.DataFrame) -> str:
-    groups = browse.backend_groups(runs) if not runs.empty else runs
+    groups = readers.backend_groups(runs) if not runs.empty else runs
     if groups.empty:
         return "## Backend parity\n\n_No configuration has run on more than one backend yet._\n"
     shown = runs_table(groups).assign(**{"configuration digest": groups["digest"].to_numpy()})
@@ -432,7 +432,7 @@ def parity_section(root: Path, runs: pd.DataFrame) -> str:
 
 
 def precision_section(runs: pd.DataFrame) -> str:
-    groups = browse.precision_groups(runs) if not runs.empty else runs
+    groups = readers.precision_groups(runs) if not runs.empty else runs
     if groups.empty:
         return ""
     shown = runs_table(groups).assign(precision=groups["precision"].to_numpy(),
@@ -484,7 +484,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
         training = config.get("training") or {}
         budget = budget_text(config.get("folds"), training.get("epochs"), config.get("limit"),
                              training.get("precision"))
-        data = browse.data_label(found["config"].get("data") or {})
+        data = readers.data_label(found["config"].get("data") or {})
         rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
                      "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
                              f"(Δ {fmt(test['delta'], '+.4f')}, p {fmt(test['p_value'], '.3f')})",
@@ -504,10 +504,10 @@ def studies_section(table: pd.DataFrame) -> str:
 
 
 def bench_section(root: Path) -> str:
-    bench = browse.read_csv(root / "bench.csv")
+    bench = readers.read_csv(root / "bench.csv")
     if bench.empty:
         return ""
-    latest = browse.latest_bench(bench)
+    latest = readers.latest_bench(bench)
     shown = latest[["arch", "precision", "backend", "batch_size", "images_per_second",
                     "vs_peer", "peak_memory_mb", "other_cpu", "code_version"]].copy()
     shown["images_per_second"] = shown["images_per_second"].map(lambda v: fmt(v, ",.0f"))
@@ -520,7 +520,7 @@ def bench_section(root: Path) -> str:
 
 
 def profile_section(root: Path) -> str:
-    groups = browse.profile_groups(root)
+    groups = readers.profile_groups(root)
     if groups.empty:
         return ""
     shown = groups.assign(
@@ -547,7 +547,7 @@ def profile_section(root: Path) -> str:
 def build(root: Path | str) -> Path:
     """Write results/REPORT.md (and results/figures/*.png) from the results under `root`."""
     root = Path(root)
-    catalog = browse.scan(root)
+    catalog = readers.scan(root)
     runs = complete_runs(catalog)
     ablations = ablations_by_arch(root, catalog)
     study_table = studies(root)
@@ -573,7 +573,7 @@ def build(root: Path | str) -> Path:
         "",
         "## Claims of the study, checked\n\n"
         "Comparisons use the validation accuracy over the same folds with a paired t-test "
-        f"(p < {browse.ALPHA}: *agrees* or *contradicts*; otherwise *within noise*).\n\n"
+        f"(p < {readers.ALPHA}: *agrees* or *contradicts*; otherwise *within noise*).\n\n"
         + markdown(pd.DataFrame(claims, columns=["claim", "study", "ours", "data and budget",
                                                  "verdict"])),
         presets_section(root, runs) if not runs.empty else "",

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from benchmark import browse, published
+from benchmark import published, readers
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
@@ -62,7 +62,7 @@ def test_every_page_draws_what_the_suite_wrote(monkeypatch, app_results, page): 
         assert all("→" in c for c in images[0].captions if c)
     elif page == "Backends":
         # One backend in the fixture: the bench results are missing and the command is named.
-        assert browse.BENCH_COMMAND in texts(at)
+        assert readers.BENCH_COMMAND in texts(at)
         assert at.dataframe
     else:
         assert charts(at), f"{page} drew no chart"
@@ -83,7 +83,7 @@ def test_ablation_has_a_verdict_per_arm_and_marks_the_baseline(monkeypatch, app_
     at = open_app(monkeypatch, app_results, "Ablations")
     table = at.dataframe[0].value
     assert "relu (baseline)" in set(table["label"])
-    assert set(table["verdict"]) <= set(browse.VERDICTS)
+    assert set(table["verdict"]) <= set(readers.VERDICTS)
     assert (table["verdict"] == "baseline").sum() == 1
     assert "study" not in at.dataframe[0].proto.column_order  # not the official split
     assert "not official" in texts(at) and "not EMNIST Balanced results" in texts(at)
@@ -120,16 +120,16 @@ def test_tuning_lists_the_trials(monkeypatch, app_results):  # noqa: F811
 
 
 def test_opens_on_the_committed_results(monkeypatch):
-    catalog = browse.scan(REPO / "results")
+    catalog = readers.scan(REPO / "results")
     if catalog.runs.empty:
         pytest.skip("no run committed in results/ yet")
     for page in PAGES:
         open_app(monkeypatch, REPO / "results", page)
-    if not browse.backend_groups(catalog.runs).empty:
+    if not readers.backend_groups(catalog.runs).empty:
         at = open_app(monkeypatch, REPO / "results", "Backends")
         assert charts(at)
         # Without bench.csv the page says how to make one; with it, it shows its figures.
-        assert (browse.BENCH_COMMAND in texts(at)) != (REPO / "results" / "bench.csv").exists()
+        assert (readers.BENCH_COMMAND in texts(at)) != (REPO / "results" / "bench.csv").exists()
 
 
 # ------------------------------------------------------------------------- nothing, or broken
@@ -143,7 +143,7 @@ def test_no_results_says_so_and_names_a_command(monkeypatch, tmp_path, make):
     for page in PAGES:
         at = open_app(monkeypatch, folder, page)
         message = texts(at)
-        assert "No results" in message and browse.FIRST_COMMAND in message
+        assert "No results" in message and readers.FIRST_COMMAND in message
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_a_broken_run_does_not_hide_the_others(monkeypatch, broken, page):
 
 
 def test_pickled_images_are_refused_not_loaded(monkeypatch, broken):
-    table, images = browse.read_misclassified(broken / "pickled")
+    table, images = readers.read_misclassified(broken / "pickled")
     assert images is None and not table.empty
     at = open_app(monkeypatch, broken, query={"page": "Misclassified", "run": "pickled"})
     assert at.selectbox(key="run").value == "pickled"
@@ -190,16 +190,16 @@ def test_pickled_images_are_refused_not_loaded(monkeypatch, broken):
 def test_images_of_some_mistakes_line_up_with_their_rows(tmp_path, app_results):  # noqa: F811
     folder = tmp_path / "run"
     shutil.copytree(app_results / "mlp-best", folder)
-    table, images = browse.read_misclassified(folder)
+    table, images = readers.read_misclassified(folder)
     assert images is not None and table["has_image"].all() and len(table) >= 3
     kept = np.arange(0, len(table), 2)  # every second row's image, as a capped run stores them
     np.savez(folder / "misclassified.npz", images=images[kept],
              index=table["index"].to_numpy()[kept])
-    partial, aligned = browse.read_misclassified(folder)
+    partial, aligned = readers.read_misclassified(folder)
     assert np.flatnonzero(partial["has_image"]).tolist() == kept.tolist()
     assert (aligned[kept] == images[kept]).all() and not aligned[1].any()
     np.savez(folder / "misclassified.npz", images=images[:1], index=np.array([10**6]))
-    assert browse.read_misclassified(folder)[1] is None  # an image of no listed mistake
+    assert readers.read_misclassified(folder)[1] is None  # an image of no listed mistake
 
 
 def test_a_new_run_shows_up_without_a_restart(monkeypatch, tmp_path, app_results):  # noqa: F811
@@ -228,7 +228,7 @@ def test_backends_shows_the_latest_bench_measurements(monkeypatch, tmp_path, app
             rows.append(row)
         bench.append_rows(folder / "bench.csv", rows)  # the writer `emnist-bench bench` uses
     at = open_app(monkeypatch, folder, "Backends")
-    assert browse.BENCH_COMMAND not in texts(at)
+    assert readers.BENCH_COMMAND not in texts(at)
     assert charts(at)
     shown = at.dataframe[0].value
     assert len(shown) == 3 and shown["images_per_second"].min() == 1800.0  # the later run
@@ -240,7 +240,7 @@ def test_backends_shows_the_latest_bench_measurements(monkeypatch, tmp_path, app
 @pytest.mark.parametrize("name", ["../etc", "..", ".", "a/b", "/etc", "", "-x", "a" * 129])
 def test_a_name_cannot_leave_the_results_folder(tmp_path, name):
     with pytest.raises(ValueError):
-        browse.folder(tmp_path, name)
+        readers.folder(tmp_path, name)
 
 
 def test_a_symbolic_link_out_of_the_folder_is_refused(tmp_path):
@@ -248,8 +248,8 @@ def test_a_symbolic_link_out_of_the_folder_is_refused(tmp_path):
     (tmp_path / "outside").mkdir()
     (tmp_path / "results" / "escape").symlink_to(tmp_path / "outside")
     with pytest.raises(ValueError, match="outside"):
-        browse.folder(tmp_path / "results", "escape")
-    assert browse.folder(tmp_path / "results", "fine") == (tmp_path / "results" / "fine").resolve()
+        readers.folder(tmp_path / "results", "escape")
+    assert readers.folder(tmp_path / "results", "fine") == (tmp_path / "results" / "fine").resolve()
 
 
 def test_a_run_name_in_the_url_only_picks_a_run_that_exists(monkeypatch, app_results):  # noqa: F811
@@ -286,7 +286,7 @@ def write_ablation(folder: Path, official: bool) -> Path:
 @pytest.mark.parametrize("official", [True, False])
 def test_the_studys_number_only_beside_official_balanced_results(monkeypatch, tmp_path, official):
     folder = write_ablation(tmp_path / "results" / "ablate-cnn", official)
-    table = browse.read_ablation(folder, json.loads((folder / "config.json").read_text()))
+    table = readers.read_ablation(folder, json.loads((folder / "config.json").read_text()))
     row = table.set_index("label").loc["leaky_relu"]
     assert row["verdict"] == "real difference: better"
     assert (row["study"] == 0.8963) if official else pd.isna(row["study"])
@@ -308,12 +308,12 @@ def test_a_few_hundred_runs_are_read_once_and_then_served_from_the_cache(
     folder.mkdir()
     for i in range(300):
         shutil.copytree(app_results / "mlp-best", folder / f"run-{i:03d}")
-    catalog = browse.scan(folder)
+    catalog = readers.scan(folder)
     assert len(catalog.runs) == 300 and not catalog.problems
     at = open_app(monkeypatch, folder)
     calls = []
-    real_scan = browse.scan
-    monkeypatch.setattr(browse, "scan", lambda root: calls.append(root) or real_scan(root))
+    real_scan = readers.scan
+    monkeypatch.setattr(readers, "scan", lambda root: calls.append(root) or real_scan(root))
     at.run()  # cached: nothing changed on disk
     assert calls == []
     assert len(at.dataframe[0].value) == 300

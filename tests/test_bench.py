@@ -236,7 +236,7 @@ ENTRY %main.9 (x: f32[4,8,8,1], w: f32[5,5,1,2], z: f32[]) -> f32[2] {
 
 
 def test_jax_thunks_are_kinded_by_what_their_fusions_compute():
-    from benchmark import profile, traces
+    from benchmark import profiling, traces
 
     kinds = traces.hlo_kinds(HLO)
     assert kinds["ynn_fusion.40"] == "convolution"
@@ -244,17 +244,17 @@ def test_jax_thunks_are_kinded_by_what_their_fusions_compute():
     assert kinds["wrapped_reduce-window"] == "reduce-window"
     assert kinds["wrapped_iota"] == "reduce-window"  # indices used only by the pooling
     assert kinds["convert_fusion"] == "convert"
-    assert [profile.group_of(kinds[k]) for k in ("ynn_fusion.40", "reduce_fusion",
+    assert [profiling.group_of(kinds[k]) for k in ("ynn_fusion.40", "reduce_fusion",
                                                  "wrapped_iota", "convert_fusion")] == [
         "convolution", "reductions", "pooling", "elementwise and casts"]
     # The same groups from torch's and TensorFlow's names.
-    assert profile.group_of("_MklNativeConv2DBackpropFilter") == "convolution"
-    assert profile.group_of("aten::addmm") == profile.group_of("MatMul") == "matrix multiply"
-    assert profile.group_of("Mean") == profile.group_of("aten::sum") == "reductions"
-    assert profile.group_of("SquaredDifference") == profile.group_of("aten::copy_") == (
+    assert profiling.group_of("_MklNativeConv2DBackpropFilter") == "convolution"
+    assert profiling.group_of("aten::addmm") == profiling.group_of("MatMul") == "matrix multiply"
+    assert profiling.group_of("Mean") == profiling.group_of("aten::sum") == "reductions"
+    assert profiling.group_of("SquaredDifference") == profiling.group_of("aten::copy_") == (
         "elementwise and casts")
-    assert profile.group_of("_MklNativeMaxPoolGrad") == "pooling"
-    assert profile.group_of("ReadVariableOp") == "other"
+    assert profiling.group_of("_MklNativeMaxPoolGrad") == "pooling"
+    assert profiling.group_of("ReadVariableOp") == "other"
 
 
 @pytest.mark.slow

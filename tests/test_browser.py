@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import browse
+from benchmark import readers
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,7 +141,7 @@ def _check_page(server, browser, name, screenshot, backends_hint=True, expected=
         if expected == "image":
             assert page.locator(IMAGE).count() >= 1
         if name == "Backends" and backends_hint:
-            assert browse.BENCH_COMMAND in page.inner_text("body")
+            assert readers.BENCH_COMMAND in page.inner_text("body")
     finally:
         page.close()
 

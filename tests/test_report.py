@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from benchmark import browse, cli
+from benchmark import cli, readers
 from tests.app_results import app_results  # noqa: F401  (the shared fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
@@ -80,7 +80,7 @@ def test_report_without_a_results_folder_is_one_line(capsys, tmp_path):
 def test_precision_parity_pairs_runs_that_differ_only_in_precision():
     runs = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "setup": ["s1", "s1", "s2", "s2"],
                          "precision": ["float32", "mixed_bfloat16", "float32", "float32"]})
-    assert browse.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
+    assert readers.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
 
 
 def write_profile(root, arch, precision, rows):
@@ -103,7 +103,7 @@ def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
         ("keras (tensorflow)", "Conv2D", "convolution", 20.0, 90.0),
         ("keras (tensorflow)", "conv_1/Mul", "elementwise and casts", 15.0, 90.0),
         ("keras (tensorflow)", "conv_2/Mul", "elementwise and casts", 25.0, 90.0)])
-    groups = browse.profile_groups(tmp_path).set_index(["side", "group"])
+    groups = readers.profile_groups(tmp_path).set_index(["side", "group"])
     assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "ms_per_step"] == 40.0
     assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "share"] == pytest.approx(
         40 / 60)
@@ -114,4 +114,4 @@ def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
     assert "| cnn | mixed_bfloat16 | elementwise and casts | 67% | 25% |" in section
     assert "(figures/profiles.png)" in section
     assert (tmp_path / "figures" / "profiles.png").read_bytes()[:4] == b"\x89PNG"
-    assert browse.profile_groups(tmp_path / "nothing-here").empty
+    assert readers.profile_groups(tmp_path / "nothing-here").empty

@@ -131,7 +131,7 @@ def ablations(text: str | None = None) -> dict[tuple[str, str, str], float]:
     return out
 
 
-def test_ablation_accuracies_match_browse():
+def test_ablation_accuracies_match_the_published_module():
     documented = ablations()
     assert documented == published.STUDY_TEST_ACCURACY
     for arch, factor, _ in documented:

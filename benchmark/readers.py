@@ -1,4 +1,4 @@
-"""Reading a results folder for the app: tables in, tidy frames out, nothing trained.
+"""Reading a results folder for the app, the report and bench-data: tables in, tidy frames out.
 
     streamlit run app.py          # the app that shows these frames (EMNIST_BENCH_RESULTS=DIR)
 

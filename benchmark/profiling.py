@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             spec = {"kind": kind, "backend": backend, "arch": args.arch,
                     "precision": args.precision, "steps": args.steps,
                     "batch_size": args.batch_size}
-            record = workers.spawn(spec, Path(folder), "benchmark.profile")
+            record = workers.spawn(spec, Path(folder), "benchmark.profiling")
             if "error" in record:
                 print(f"profile [{i}/{len(plan)}]: {side} failed: {record['error']}",
                       file=sys.stderr, flush=True)
@@ -249,5 +249,5 @@ def measure(spec: dict) -> dict:
     return {"ops": ops, "seconds": seconds}
 
 
-if __name__ == "__main__":  # `python -m benchmark.profile --worker SPEC`
+if __name__ == "__main__":  # `python -m benchmark.profiling --worker SPEC`
     sys.exit(workers.serve(sys.argv[1:], measure, "profile"))
