@@ -136,8 +136,9 @@ class CVTuner(base_tuner.BaseTuner):
         self.max_growth_mb = max_growth_mb
         self._rss_after_first: float | None = None
         # Trials found finished (a resumed search) count as done, not as time spent, in the ETA.
+        # A distributed worker's oracle is a client that holds no trials (and no `trials`).
         self.clock = WorkClock(getattr(self.oracle, "max_trials", None))
-        for trial in self.oracle.trials.values():
+        for trial in getattr(self.oracle, "trials", {}).values():
             if trial.status in ("COMPLETED", "FAILED", "INVALID"):
                 self.clock.skip()
 
