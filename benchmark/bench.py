@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark import workers
+from benchmark.arguments import positive
 from benchmark.backends import BACKENDS
 from benchmark.precision import cpu_has_bf16
 
@@ -57,13 +58,6 @@ COLUMNS = [
     "keras_version", "framework_version", "cpu", "cores", "memory_gib", "platform",
     "accelerator", "code_version", "command",
 ]
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def positive_float(text: str) -> float:
@@ -95,12 +89,12 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="float32, mixed_bfloat16, auto = mixed_bfloat16 where the CPU "
                         "has AVX512_BF16 or AMX, else float32, or both = float32 then "
                         "mixed_bfloat16 in one invocation (default: float32)")
-    parser.add_argument("--batch-size", type=positive_int, default=128, help="default: 128")
+    parser.add_argument("--batch-size", type=positive, default=128, help="default: 128")
     parser.add_argument("--seconds", type=positive_float, default=10.0,
                         help="timed seconds per configuration, after warm-up (default: 10)")
     parser.add_argument("--warmup-seconds", type=non_negative_float, default=2.0,
                         help="untimed training after the compiling first step (default: 2)")
-    parser.add_argument("--steps", type=positive_int,
+    parser.add_argument("--steps", type=positive,
                         help="time this many steps instead of --seconds (rounded up to whole "
                         "epochs of equal size, at least 2)")
     parser.add_argument("--peer", action="store_true",
