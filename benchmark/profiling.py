@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import workers
+from benchmark.backends import BACKENDS
 
 BATCH = 128
 PEER_SIDE = "plain PyTorch"
@@ -63,7 +64,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--arch", default="cnn", choices=("mlp", "cnn", "resnet"))
     parser.add_argument("--precision", default="mixed_bfloat16",
                         choices=("float32", "mixed_bfloat16"))
-    parser.add_argument("--backend", default="all", choices=("tensorflow", "jax", "torch", "all"),
+    parser.add_argument("--backend", default="all", choices=(*BACKENDS, "all"),
                         help="Keras backend(s) to profile beside the peer (default: all "
                         "installed)")
     parser.add_argument("--steps", type=int, default=10, help="profiled steps (default: 10)")
