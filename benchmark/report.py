@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from benchmark import provenance, published, readers, results  # noqa: E402
+from benchmark import paired, provenance, published, readers, results  # noqa: E402
 
 FIGURES = readers.FIGURES  # results/figures/
 ARCH_ORDER = ["mlp", "cnn", "resnet"]
@@ -34,17 +34,6 @@ NAMES = {"mlp": "MLP", "cnn": "CNN", "resnet": "ResNet"}
 # ------------------------------------------------------------------------- statistics
 
 
-def paired(a: pd.Series, b: pd.Series) -> dict:
-    """Mean and paired t-test of a - b over the folds both have."""
-    common = a.index.intersection(b.index)
-    diff = (a[common] - b[common]).astype(float)
-    out = {"a": float(a[common].mean()) if len(common) else None,
-           "b": float(b[common].mean()) if len(common) else None,
-           "delta": float(diff.mean()) if len(common) else None, "folds": len(common),
-           "p_value": None}
-    if len(common) > 1 and not np.allclose(diff, diff.iloc[0]):
-        out["p_value"] = float(stats.ttest_rel(a[common], b[common]).pvalue)
-    return out
 
 
 def claim_verdict(test: dict, sign: int) -> str:
@@ -375,7 +364,7 @@ def comparison_section(root: Path, runs: pd.DataFrame,
                       and ra["seed"] == rb["seed"] and ra["folds"] == rb["folds"]
                       and ra["n_train"] == rb["n_train"])
         if same_folds:
-            test = paired(fb, fa)
+            test = paired.compare(fb, fa)
             how = "paired over the same folds"
         else:
             p = stats.ttest_ind(fb, fa, equal_var=False).pvalue if len(fa) > 1 and len(fb) > 1 else None
@@ -479,7 +468,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
             rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
                          "ours": "–", "data and budget": "", "verdict": "not run here"})
             continue
-        test = paired(fa, fb)
+        test = paired.compare(fa, fb)
         config = found["config"].get("base") or {}
         training = config.get("training") or {}
         budget = budget_text(config.get("folds"), training.get("epochs"), config.get("limit"),

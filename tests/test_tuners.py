@@ -269,12 +269,21 @@ def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
 
 
 @pytest.mark.any_backend
-def test_identical_arm_has_p_value_one(tmp_path, tiny):
+def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
+    from benchmark import paired, readers, report
+
     base = _base(folds=2)
     arms = ablation.plan(base, ["augment"])[:1]
     twin = dict(arms[0], id="twin", factor="twin", baseline=False)
     table = ablation.run_arms([arms[0], twin], tiny, tmp_path / "abl", {}, None)
-    assert table.loc[1, "delta"] == 0 and table.loc[1, "p_value"] == 1.0
+    assert table.loc[1, "delta"] == 0 and pd.isna(table.loc[1, "p_value"])
+    folds = pd.Series(table.loc[1, ["fold_1", "fold_2"]].to_numpy(float), index=[1, 2])
+    test = paired.compare(folds, folds.copy())  # what the report's claims use
+    assert test["delta"] == 0 and test["p_value"] is None
+    assert readers.verdict(table.loc[1, "p_value"], 0.0) == readers.NO_VERDICT  # the app
+    assert report.claim_verdict(test, 1).startswith("no difference")  # the report's claims
+    shifted = paired.compare(folds + 0.01, folds)  # the same difference on every fold
+    assert shifted["delta"] == pytest.approx(0.01) and shifted["p_value"] is None
 
 
 # ------------------------------------------------------------------ commands

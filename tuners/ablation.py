@@ -21,18 +21,16 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
-from benchmark import cv, presets, results
+from benchmark import cv, paired, presets, results
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.progress import WorkClock
 from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 
-TEST_NAME = "paired t-test over folds (scipy.stats.ttest_rel, two-sided)"
+TEST_NAME = paired.TEST_NAME
 
 
 def arm_id(factor: str, value) -> str:
@@ -116,13 +114,9 @@ def summarise(arms: list[dict], root: Path) -> pd.DataFrame:
             for fold, acc in accs.items():
                 row[f"fold_{fold}"] = float(acc)
             if base is not None:
-                common = accs.index.intersection(base.index)
-                diff = accs[common] - base[common]
-                row["delta"] = float(diff.mean()) if len(common) else None
-                if not arm["baseline"] and len(common) > 1:
-                    if np.allclose(diff, diff.iloc[0]):  # no spread: the t statistic is undefined
-                        row["p_value"] = 1.0 if diff.iloc[0] == 0 else None
-                    else:
-                        row["p_value"] = float(stats.ttest_rel(accs[common], base[common]).pvalue)
+                test = paired.compare(accs, base)
+                row["delta"] = test["delta"]
+                if not arm["baseline"]:
+                    row["p_value"] = test["p_value"]
         rows.append(row)
     return pd.DataFrame(rows)
