@@ -85,6 +85,7 @@ class BatchProgress(keras.callbacks.Callback):
         super().__init__()
         self.label, self.epochs, self.images, self.batch_size = label, epochs, images, batch_size
         self.stream, self.interval = stream, interval
+        self.steps = -(-images // batch_size)  # batches per epoch, the last one ragged
         self.terminal = is_terminal(stream)
         self._lock = threading.Lock()
         self._bar = None
@@ -104,7 +105,7 @@ class BatchProgress(keras.callbacks.Callback):
             step = min(self.batch_size, self.images - self._done)
             self._done += step
             self._batches += 1
-            batches = f"batch {self._batches}/{-(-self.images // self.batch_size)}"
+            batches = f"batch {self._batches}/{self.steps}"
             if self._bar is not None:
                 self._bar.set_postfix_str(batches, refresh=False)  # drawn with the next update
                 self._bar.update(step)

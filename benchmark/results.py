@@ -184,21 +184,19 @@ class RunStore:
 
     def add_epoch(self, fold: int, row: dict) -> None:
         """Store one epoch's row as soon as it ends, so a run's curves can be followed while it
-        trains. Rows of an earlier, interrupted attempt at this fold from this epoch on are
-        dropped first, so a resumed fold never leaves an epoch twice."""
-        table = self.read_table("epochs.csv")
-        if not table.empty:
-            table = table[(table["fold"] != fold) | (table["epoch"] < row["epoch"])]
-        new = pd.DataFrame([{"fold": fold, **row}])
-        table = new if table.empty else pd.concat([table, new], ignore_index=True)
-        write_csv(self.path("epochs.csv"), table.sort_values(["fold", "epoch"]))
+        trains (rows of an interrupted attempt from this epoch on are replaced)."""
+        self._write_epochs(fold, [row], from_epoch=row["epoch"])
 
     def _replace_epochs(self, fold: int, epochs: list[dict]) -> None:
-        # Rows of an interrupted attempt at this fold are dropped, so none is written twice.
+        self._write_epochs(fold, epochs, from_epoch=1)
+
+    def _write_epochs(self, fold: int, rows: list[dict], from_epoch: int) -> None:
+        # Rows of an earlier, interrupted attempt at this fold from `from_epoch` on are dropped
+        # first, so a resumed fold never leaves an epoch twice.
         table = self.read_table("epochs.csv")
         if not table.empty:
-            table = table[table["fold"] != fold]
-        new = pd.DataFrame([{"fold": fold, **row} for row in epochs])
+            table = table[(table["fold"] != fold) | (table["epoch"] < from_epoch)]
+        new = pd.DataFrame([{"fold": fold, **row} for row in rows])
         table = new if table.empty else pd.concat([table, new], ignore_index=True)
         write_csv(self.path("epochs.csv"), table.sort_values(["fold", "epoch"]))
 
