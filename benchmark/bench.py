@@ -35,13 +35,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmark import workers
+from benchmark import architectures, workers
 from benchmark.arguments import positive
 from benchmark.backends import BACKENDS
-from benchmark.precision import cpu_has_bf16
 
-ARCHS = ("mlp", "cnn", "resnet")
-PRECISIONS = ("float32", "mixed_bfloat16", "auto", "both")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto", "both")
+COMPUTE_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 PEER = "pytorch"  # the backend column of the plain-PyTorch peer's rows
 PRESET = "best"
 NUM_CLASSES = 47
@@ -53,7 +52,7 @@ SEED = 0
 COLUMNS = [
     "bench_id", "created", "arch", "preset", "backend", "precision", "compute_dtype",
     "batch_size", "images_per_second", "ms_per_step", "epoch_seconds", "vs_peer",
-    "peak_memory_mb", "params", "forward_flops", "train_flops", "gflops_per_second",
+    "peak_memory_mb", "peak_device_memory_mb", "params", "forward_flops", "train_flops", "gflops_per_second",
     "steps", "timed_seconds", "warmup_seconds", "first_step_seconds", "threads", "other_cpu",
     "keras_version", "framework_version", "cpu", "cores", "memory_gib", "platform",
     "accelerator", "code_version", "command",
@@ -81,14 +80,16 @@ def add_parser(commands) -> argparse.ArgumentParser:
         description="Training throughput of the best presets with compile and warm-up "
         "excluded; one worker process per configuration. Training FLOPs = 3 x forward "
         "(Dense and Conv2D multiply-adds x 2).")
-    parser.add_argument("--arch", required=True, choices=(*ARCHS, "all"),
+    parser.add_argument("--arch", required=True, choices=(*architectures.names(), "all"),
                         help="architecture (its 'best' preset), or all")
     parser.add_argument("--backend", choices=(*BACKENDS, "all"),
                         help="Keras backend, or all (default: $KERAS_BACKEND, else tensorflow)")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS,
-                        help="float32, mixed_bfloat16, auto = mixed_bfloat16 where the CPU "
-                        "has AVX512_BF16 or AMX, else float32, or both = float32 then "
-                        "mixed_bfloat16 in one invocation (default: float32)")
+                        help="float32, mixed_bfloat16, mixed_float16, auto = the device's "
+                        "fastest (mixed_bfloat16 on a GPU with bf16 tensor cores or a CPU with "
+                        "AVX512_BF16 or AMX, mixed_float16 on older tensor cores, else "
+                        "float32), or both = float32 then mixed_bfloat16 in one invocation "
+                        "(default: float32)")
     parser.add_argument("--batch-size", type=positive, default=128, help="default: 128")
     parser.add_argument("--seconds", type=positive_float, default=10.0,
                         help="timed seconds per configuration, after warm-up (default: 10)")
@@ -111,11 +112,10 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def resolve_precisions(name: str) -> list[str]:
-    """`auto` -> mixed_bfloat16 on a CPU with native bfloat16, else float32; `both` -> both."""
+    """`both` -> float32 and mixed_bfloat16; `auto` stays: each worker resolves it to the
+    fastest precision of its own device (precision.fastest), and its row records the result."""
     if name == "both":
         return ["float32", "mixed_bfloat16"]
-    if name == "auto":
-        return ["mixed_bfloat16" if cpu_has_bf16() else "float32"]
     return [name]
 
 
@@ -176,7 +176,7 @@ def run(args) -> int:
     """`emnist-bench bench`: measure, append to bench.csv, print a table or JSON."""
     from benchmark.arguments import UsageError
 
-    archs = list(ARCHS) if args.arch == "all" else [args.arch]
+    archs = architectures.names() if args.arch == "all" else [args.arch]
     backends, skipped = resolve_backends(args.backend)
     if args.peer and not installed("torch"):
         raise UsageError("--peer needs PyTorch (pip install torch)")
@@ -190,12 +190,13 @@ def run(args) -> int:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     budget = {"batch_size": args.batch_size, "seconds": args.seconds,
               "warmup_seconds": args.warmup_seconds, "steps": args.steps, "seed": SEED}
+    def sides(arch: str) -> list[tuple[str, str]]:  # the peer first, where the arch has one
+        peer = [("peer", PEER)] if args.peer and architectures.get(arch).peer else []
+        return peer + [("keras", b) for b in backends]
+
     plan = [(arch, precision, kind, backend) for precision in precisions for arch in archs
-            for kind, backend in ([("peer", PEER)] if args.peer else [])
-            + [("keras", b) for b in backends]]
+            for kind, backend in sides(arch)]
     note = f"; {', '.join(skipped)} not installed" if skipped else ""
-    if args.precision == "auto":
-        note += f"; auto precision = {precisions[0]}"
     print(f"emnist-bench bench: {len(plan)} configuration(s), batch {args.batch_size}, "
           f"{f'{args.steps} steps' if args.steps else f'{args.seconds:g} s'} timed each{note}",
           file=sys.stderr, flush=True)
@@ -411,6 +412,7 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
             self.begin, self.ends = time.perf_counter(), []
 
         def on_train_batch_end(self, batch, logs=None):
+            wait_for_device(backend, self.model)
             self.ends.append(time.perf_counter())
             if (len(self.ends) > WARMUP_MIN_STEPS
                     and self.ends[-1] - self.ends[0] >= warmup_seconds):
@@ -423,6 +425,7 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
             self.ends = []
 
         def on_epoch_end(self, epoch, logs=None):
+            wait_for_device(backend, self.model)
             self.ends.append(time.perf_counter())
             if timing_done(len(self.ends) - 1, self.ends[-1] - self.ends[0], epochs,
                            seconds, steps):
@@ -450,7 +453,50 @@ def measure_keras(arch: str, backend: str, precision: str, batch_size: int, seco
         batch_size=batch_size, steps=(len(timer.ends) - 1) * per_epoch,
         timed_seconds=timer.ends[-1] - timer.ends[0],
         warmup_seconds=warm.ends[-1] - warm.begin, first_step_seconds=warm.ends[0] - warm.begin,
-        params=model.count_params(), forward=forward_flops(model), threads=threads)
+        params=model.count_params(), forward=forward_flops(model), threads=threads,
+        peak_device_memory_mb=device_peak_mb(backend))
+
+
+def wait_for_device(backend: str, model) -> None:
+    """Block until the device has run the steps queued so far: a GPU step returns as soon as it
+    is queued (JAX: block_until_ready on a weight the last step wrote; PyTorch: CUDA
+    synchronize). On a CPU, and on TensorFlow, whose fit reads the step's logs back, it
+    returns at once."""
+    from benchmark import devices
+
+    if not devices.on_gpu(backend):
+        return
+    if backend == "jax":
+        import jax
+
+        jax.block_until_ready([v.value for v in model.trainable_variables])
+    elif backend == "torch":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def device_peak_mb(backend: str) -> float | None:
+    """The GPU memory this process held at its peak, in MiB (None on a CPU): PyTorch's
+    max_memory_allocated, JAX's peak_bytes_in_use, TensorFlow's get_memory_info peak."""
+    from benchmark import devices
+
+    if not devices.on_gpu(backend):
+        return None
+    try:
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.max_memory_allocated() / 2**20
+        if backend == "jax":
+            import jax
+
+            return jax.devices()[0].memory_stats()["peak_bytes_in_use"] / 2**20
+        import tensorflow as tf
+
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    except Exception:  # a figure the runtime does not keep is left empty, never fatal
+        return None
 
 
 def measure_peer(arch: str, precision: str, batch_size: int, seconds: float,
@@ -462,15 +508,17 @@ def measure_peer(arch: str, precision: str, batch_size: int, seconds: float,
 
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(seed)
-    model = torch_peer.build(arch)
+    where = torch_peer.device()  # the GPU where there is one, as Keras on torch and JAX use
+    model = torch_peer.build(arch).to(where)
     step = torch_peer.make_step(arch, model, precision)
-    x, y = (torch.from_numpy(a) for a in random_data(batch_size, seed))
+    x, y = (torch.from_numpy(a).to(where) for a in random_data(batch_size, seed))
     y = y.long()
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator(where).manual_seed(seed)
 
     def epoch(steps_per_epoch: int):
         """Shuffled batches of one epoch, gathered as Keras's fit gathers them."""
-        order = torch.randperm(steps_per_epoch * batch_size, generator=generator)
+        order = torch.randperm(steps_per_epoch * batch_size, generator=generator,
+                               device=where)
         for i in range(steps_per_epoch):
             index = order[i * batch_size:(i + 1) * batch_size]
             yield x[index], y[index]
@@ -479,6 +527,7 @@ def measure_peer(arch: str, precision: str, batch_size: int, seconds: float,
     while len(ends) <= WARMUP_MIN_STEPS or ends[-1] - ends[0] < warmup_seconds:
         for xb, yb in epoch(len(x) // batch_size):
             step(xb, yb)
+            torch_peer.synchronize(where)  # warm-up steps are timed one by one
             ends.append(time.perf_counter())
             if len(ends) > WARMUP_MIN_STEPS and ends[-1] - ends[0] >= warmup_seconds:
                 break
@@ -490,15 +539,16 @@ def measure_peer(arch: str, precision: str, batch_size: int, seconds: float,
     while not timing_done(done, time.perf_counter() - start, epochs, seconds, steps):
         for xb, yb in epoch(per_epoch):
             step(xb, yb)
+        torch_peer.synchronize(where)  # an epoch ends when the device has run it
         done += 1
     timed = time.perf_counter() - start
     return summarise(
         arch=arch, backend=PEER, precision=precision,
-        compute_dtype="bfloat16" if precision == "mixed_bfloat16" else "float32",
+        compute_dtype=COMPUTE_DTYPES[precision],
         batch_size=batch_size, steps=done * per_epoch, timed_seconds=timed,
         warmup_seconds=ends[-1] - begin, first_step_seconds=ends[0] - begin,
         params=torch_peer.param_count(model), forward=torch_peer.forward_flops(model),
-        threads=torch.get_num_threads())
+        threads=torch.get_num_threads(), peak_device_memory_mb=device_peak_mb("torch"))
 
 
 def summarise(*, steps: int, timed_seconds: float, batch_size: int, forward: int,
@@ -522,6 +572,11 @@ def measure(spec: dict) -> dict:
     """A worker's record: one configuration measured in this process, with the machine."""
     budget = {k: spec[k] for k in ("precision", "batch_size", "seconds", "warmup_seconds",
                                    "steps", "seed")}
+    if budget["precision"] == "auto":
+        from benchmark import devices, precision
+
+        device = devices.current(spec["backend"] if spec["kind"] == "keras" else "torch")
+        budget["precision"] = precision.fastest(device)
     if spec["kind"] == "peer":
         record = measure_peer(spec["arch"], **budget)
     else:

@@ -13,6 +13,10 @@ Three figures, printed (and with --json as one JSON object):
   with the fastest training throughput stored in results/bench.csv for this backend, when
   there is one.
 
+With --augment, the pipeline figure is measured for each augmentation pipeline this backend
+can run instead (benchmark/augmentation.py: Keras's layers in tf.data, and the NumPy warp in a
+PyDataset), each through the same Keras data adapter: what chose the faster one per backend.
+
 The adapter comes from `keras.src.trainers.data_adapters` (Keras's internal module, the one
 `fit` itself calls): there is no public API for "fit's input pipeline without a model".
 """
@@ -42,14 +46,17 @@ def add_parser(commands) -> None:
     parser.add_argument("--results-dir", help="where bench.csv is read from "
                         "(default: $EMNIST_BENCH_RESULTS, else ./results)")
     parser.add_argument("--backend", choices=BACKENDS)
+    parser.add_argument("--augment", action="store_true", help="time the augmented training "
+                        "batches of each augmentation pipeline instead of plain ones")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def pipeline_iterator(x, y, batch_size: int, backend: str):
-    """The batches `fit` would draw on this backend, from Keras's own data adapter."""
+def pipeline_iterator(x, y, batch_size: int | None, backend: str):
+    """The batches `fit` would draw on this backend, from Keras's own data adapter (`x` arrays,
+    or a dataset of batches with y and batch_size None)."""
     from keras.src.trainers import data_adapters
 
-    adapter = data_adapters.get_data_adapter(x, y, batch_size=batch_size, shuffle=True)
+    adapter = data_adapters.get_data_adapter(x, y, batch_size=batch_size, shuffle=y is not None)
     if backend == "tensorflow":
         return adapter.get_tf_dataset()
     if backend == "torch":
@@ -57,7 +64,7 @@ def pipeline_iterator(x, y, batch_size: int, backend: str):
     return adapter.get_jax_iterator()
 
 
-def time_pipeline(x, y, batch_size: int, backend: str) -> tuple[float, int]:
+def time_pipeline(x, y, batch_size: int | None, backend: str) -> tuple[float, int]:
     """Seconds for one shuffled epoch through the adapter, and the images it yielded.
 
     On TensorFlow the batches are drawn inside a tf.function, as fit's compiled train function
@@ -84,6 +91,34 @@ def time_pipeline(x, y, batch_size: int, backend: str) -> tuple[float, int]:
     for batch in iterator:
         seen += int(batch[0].shape[0])
     return time.perf_counter() - start, seen
+
+
+def time_augmentation(x, y, batch_size: int, backend: str, say) -> dict[str, float]:
+    """Images per second of one augmented epoch through each pipeline this backend can run
+    (after a warm-up epoch on a slice), through fit's data adapter."""
+    from benchmark import augmentation
+    from benchmark.config import TrainConfig
+
+    cfg = TrainConfig(augment=True, batch_size=batch_size)
+    rates = {}
+    for name in augmentation.PIPELINES:
+        if name == "tf.data" and not augmentation.tensorflow_installed():
+            say("  augmentation tf.data: TensorFlow is not installed")
+            continue
+        make = augmentation.tf_batches if name == "tf.data" else augmentation.AugmentedBatches
+        time_pipeline(make(cfg, x[:4096], y[:4096], 0), None, None, backend)
+        seconds, seen = time_pipeline(make(cfg, x, y, 0), None, None, backend)
+        rates[name] = seen / seconds
+        say(f"  augmentation {name}: {rates[name]:,.0f} images/s ({seen:,} images in "
+            f"{seconds:.2f} s, batch {batch_size}, Keras's {backend} adapter)")
+    say(f"  runs on {backend} use {augmentation_used(backend)}")
+    return rates
+
+
+def augmentation_used(backend: str) -> str:
+    from benchmark import augmentation
+
+    return augmentation.pipeline(backend)
 
 
 def fastest_training(root: Path, backend: str, batch_size: int) -> dict | None:
@@ -133,12 +168,18 @@ def run(args) -> int:
             del again
         say(f"  cached load: best {min(loads):.3f} s, median {statistics.median(loads):.3f} s "
             f"({args.repeats} loads)")
-    time_pipeline(dataset.x_train[:4096], dataset.y_train[:4096], args.batch_size, backend)
-    seconds, seen = time_pipeline(dataset.x_train, dataset.y_train, args.batch_size, backend)
-    rate = seen / seconds
-    say(f"  pipeline: {rate:,.0f} images/s ({seen:,} images in {seconds:.2f} s, batch "
-        f"{args.batch_size}, shuffled, Keras's {backend} adapter"
-        f"{', drawn in graph' if backend == 'tensorflow' else ''})")
+    if args.augment:
+        augmented = time_augmentation(dataset.x_train, dataset.y_train, args.batch_size,
+                                      backend, say)
+        rate, seen = max(augmented.values(), default=0.0), len(dataset.y_train)
+    else:
+        augmented = None
+        time_pipeline(dataset.x_train[:4096], dataset.y_train[:4096], args.batch_size, backend)
+        seconds, seen = time_pipeline(dataset.x_train, dataset.y_train, args.batch_size, backend)
+        rate = seen / seconds
+        say(f"  pipeline: {rate:,.0f} images/s ({seen:,} images in {seconds:.2f} s, batch "
+            f"{args.batch_size}, shuffled, Keras's {backend} adapter"
+            f"{', drawn in graph' if backend == 'tensorflow' else ''})")
     root = Path(args.results_dir) if args.results_dir else results.default_root()
     training = fastest_training(root, backend, args.batch_size)
     ratio = rate / training["images_per_second"] if training else None
@@ -151,6 +192,8 @@ def run(args) -> int:
               "cached_load_seconds_best": min(loads),
               "cached_load_seconds_median": statistics.median(loads),
               "pipeline_images_per_second": rate, "pipeline_images": seen,
+              "augmentation": augmented,
+              "augmentation_used": augmentation_used(backend) if args.augment else None,
               "batch_size": args.batch_size,
               "fastest_training": training, "pipeline_vs_training": ratio,
               "data": dataset.fingerprint.get("note")}

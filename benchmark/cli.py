@@ -17,6 +17,7 @@ import argparse
 import importlib
 import sys
 
+from benchmark import architectures
 from benchmark.arguments import OneLineParser, UsageError, non_negative, positive
 from benchmark.backends import BACKENDS
 
@@ -45,9 +46,10 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="emnist-bench", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    arches = ", ".join(architectures.names())
 
     cv = commands.add_parser("cv", help="k-fold cross-validation, then one test evaluation")
-    cv.add_argument("--arch", help="mlp, cnn or resnet")
+    cv.add_argument("--arch", help=arches)
     cv.add_argument("--preset", default="baseline", help="baseline or best (default: baseline)")
     cv.add_argument("--folds", type=int, default=5, help="number of folds, at least 2 (default: 5)")
     cv.add_argument("--epochs", type=int, help="epochs per fold (default: the preset's)")
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser("tune", help="KerasTuner search over the study's space, "
                                "each trial scored by K-fold CV")
-    tune.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    tune.add_argument("--arch", required=True, help=arches)
     tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband", "grid"))
     tune.add_argument("--max-trials", type=int, default=10, help="default: 10 (not hyperband)")
     tune.add_argument("--folds", type=int, default=5, help="folds per trial; 1 = one holdout split")
@@ -82,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ablate = commands.add_parser("ablate", help="the study's one-factor-at-a-time ablation "
                                  "with paired tests")
-    ablate.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    ablate.add_argument("--arch", required=True, help=arches)
     ablate.add_argument("--factors", help="comma-separated hyperparameters (default: all)")
     ablate.add_argument("--folds", type=int, default=5, help="default: 5")
     ablate.add_argument("--epochs", type=int, help="default: the baseline's")
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser("study", help="a whole study of an architecture: both presets "
                                 "through CV + test, then the ablation of every factor")
-    study.add_argument("--arch", required=True, help="mlp, cnn, resnet or all")
+    study.add_argument("--arch", required=True, help=f"{arches} or all")
     study.add_argument("--factors", help="comma-separated factors to ablate (default: all)")
     study.add_argument("--folds", type=int, default=5, help="default: 5")
     study.add_argument("--epochs", type=int, help="epochs per fold (default: each preset's)")
@@ -104,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
 
     space = commands.add_parser("spaces", help="print an architecture's search space")
-    space.add_argument("--arch", required=True, help="mlp, cnn or resnet")
+    space.add_argument("--arch", required=True, help=arches)
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
     space.add_argument("--backend", choices=BACKENDS)
 

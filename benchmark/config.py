@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("none", "step", "plateau", "cosine")
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class TrainConfig:
     batch_size: int = 128  # the study's batch size is not stated; 128 as in the data README
     epochs: int = 15  # per fold; presets set their own
     patience: int = 5  # early stopping on val_accuracy, best weights restored
-    precision: str = "float32"  # float32 | mixed_bfloat16 (Keras dtype policy); the CLI's auto
-    # picks mixed_bfloat16 where it is faster (benchmark.precision) and records what it picked
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 (Keras dtype policy);
+    # the CLI's auto picks what the device does fast (benchmark.precision) and records it
 
     def validate(self) -> None:
         """Raise ValueError for a value that cannot train."""

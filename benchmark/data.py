@@ -325,8 +325,18 @@ def _tfds_builder(split: str):
     """TFDS's `emnist/<split>` builder, in tfds_data_dir() (constructing it writes nothing).
 
     Raises:
-        DataError: tensorflow-datasets is not installed.
+        DataError: tensorflow-datasets, or the TensorFlow it reads and writes with, is not
+            installed (the suite itself trains without TensorFlow on JAX and PyTorch).
     """
+    try:
+        import tensorflow  # noqa: F401  (TFDS imports it lazily, deep inside a download)
+    except ModuleNotFoundError as error:
+        if error.name != "tensorflow":
+            raise
+        raise DataError(f"EMNIST '{split}' is not available: no local files were given, and "
+                        "tensorflow-datasets needs TensorFlow, which is not installed; point "
+                        f"--data-dir (or EMNIST_BENCH_DATA) at a folder holding NIST's "
+                        f"emnist-{split}-* IDX files, or install tensorflow") from None
     try:
         import tensorflow_datasets as tfds
     except ModuleNotFoundError as error:

@@ -32,18 +32,16 @@ def spaces(args) -> int:
 
 def models(args) -> int:
     choose_backend(args.backend)
-    from benchmark import presets
+    from benchmark import architectures, models, presets
 
     if args.keys:
         return print_keys()
     print(f"{'arch':<8}{'preset':<10}{'params':>12}  settings")
-    for arch in sorted(presets.PRESETS):
+    for arch in architectures.names():
         for name in presets.preset_names(arch):
             config = presets.resolve(arch, name)
-            from benchmark import models
-
             params = models.build(arch, **config.model).count_params()
-            spec = presets.PRESETS[arch][name]
+            spec = architectures.get(arch).presets[name]
             settings = {**spec["model"], **spec["training"]}
             text = ", ".join(f"{k}={v}" for k, v in settings.items()) or "builder defaults"
             print(f"{arch:<8}{name:<10}{params:>12,}  {text}")
@@ -52,9 +50,9 @@ def models(args) -> int:
 
 def print_keys() -> int:
     """Every --set key per architecture with its value in each preset."""
-    from benchmark import presets
+    from benchmark import architectures, presets
 
-    for arch in sorted(presets.PRESETS):
+    for arch in architectures.names():
         names = presets.preset_names(arch)
         configs = {name: presets.resolve(arch, name) for name in names}
         print(f"{arch}:  " + "  |  ".join(names))

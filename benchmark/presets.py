@@ -1,8 +1,10 @@
-"""The study's baseline and best configurations (benchmark/STUDY.md, "Baseline and best presets").
+"""A preset made into a full run configuration, with `--set` overrides parsed and checked.
 
-A preset is the builder's keyword arguments that differ from its defaults (which are the
-study's baselines) plus the training settings. Epoch budgets are ours: the report does not
-state them; we use those of the reference runs in the shared data README.
+The presets themselves are the architectures' (benchmark/architectures.py): the study's baseline
+and best configurations (benchmark/STUDY.md, "Baseline and best presets"), each the builder's
+keyword arguments that differ from its defaults (the study's baselines) plus the training
+settings. Epoch budgets are ours: the report does not state them; we use those of the reference
+runs in the shared data README.
 """
 
 from __future__ import annotations
@@ -10,53 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from benchmark import architectures
 from benchmark.config import RunConfig, TrainConfig
-
-PRESETS: dict[str, dict[str, dict]] = {
-    "mlp": {
-        "baseline": {
-            "model": {},  # 3 x 128, ReLU, BN, L1 1e-5, dropout [0.25, 0.25, 0.0]
-            "training": {"optimizer": "adam", "learning_rate": 0.1, "schedule": "none",
-                         "epochs": 20},
-        },
-        "best": {
-            "model": {"activation": "elu"},
-            "training": {"optimizer": "sgd", "learning_rate": 0.1, "schedule": "step",
-                         "step_size": 10, "gamma": 0.5, "epochs": 20},
-        },
-    },
-    "cnn": {
-        "baseline": {
-            "model": {},  # [32, 64], 3x3, ReLU, BN, no regularisation, dropout 0.5
-            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
-                         "epochs": 12},
-        },
-        "best": {
-            "model": {"filters": (32, 64, 128), "kernels": (5, 5, 3),
-                      "activation": "leaky_relu", "dropout": 0.0},
-            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
-                         "epochs": 12},
-        },
-    },
-    "resnet": {
-        # The report's ResNet baseline and best are the same configuration.
-        "baseline": {
-            "model": {},  # [2, 2, 2] x [64, 128, 256], k5, LeakyReLU, BN, no reg, no dropout
-            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
-                         "epochs": 8},
-        },
-        "best": {
-            "model": {},
-            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
-                         "epochs": 8},
-        },
-    },
-}
 
 
 def preset_names(arch: str) -> list[str]:
-    """The presets of one architecture."""
-    return sorted(PRESETS.get(arch, {}))
+    """The presets of one architecture (ValueError for an unknown one)."""
+    return sorted(architectures.get(arch).presets)
 
 
 def parse_value(key: str, text: str, default: object) -> object:
@@ -108,12 +70,11 @@ def resolve(arch: str, preset: str, overrides: dict[str, str] | None = None, **r
     """
     from benchmark import models  # imports keras: the backend must be chosen by now
 
-    if arch not in models.names():
-        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(models.names())}")
-    if preset not in PRESETS[arch]:
+    presets = architectures.get(arch).presets
+    if preset not in presets:
         raise ValueError(f"unknown preset {preset!r} for {arch}; choose from {', '.join(preset_names(arch))}")
-    model_kwargs = {**models.defaults(arch), **PRESETS[arch][preset]["model"]}
-    training = {**dataclasses.asdict(TrainConfig()), **PRESETS[arch][preset]["training"]}
+    model_kwargs = {**models.defaults(arch), **presets[preset]["model"]}
+    training = {**dataclasses.asdict(TrainConfig()), **presets[preset]["training"]}
     for key in ("epochs", "batch_size", "precision"):
         if run.get(key) is not None:
             training[key] = run.pop(key)

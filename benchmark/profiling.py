@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import workers
+from benchmark import architectures, workers
 from benchmark.backends import BACKENDS
 
 BATCH = 128
@@ -61,7 +61,7 @@ GROUPS = (
 def add_parser(commands) -> None:
     parser = commands.add_parser("profile", help="where a training step's time goes: Keras on "
                                  "each backend vs the plain PyTorch peer, by operator group")
-    parser.add_argument("--arch", default="cnn", choices=("mlp", "cnn", "resnet"))
+    parser.add_argument("--arch", default="cnn", choices=architectures.names())
     parser.add_argument("--precision", default="mixed_bfloat16",
                         choices=("float32", "mixed_bfloat16"))
     parser.add_argument("--backend", default="all", choices=(*BACKENDS, "all"),

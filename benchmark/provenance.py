@@ -59,31 +59,21 @@ def machine() -> dict:
 
 
 def accelerator() -> str:
-    """'none' on a CPU-only machine, else what the backend sees."""
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    try:
-        if backend == "torch":
-            import torch
+    """'none' on a CPU-only machine, else the GPU the backend trains on."""
+    from benchmark import devices
 
-            return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-        if backend == "jax":
-            import jax
-
-            devices = [d for d in jax.devices() if d.platform != "cpu"]
-            return devices[0].device_kind if devices else "none"
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        return gpus[0].name if gpus else "none"
-    except Exception:  # a probe must never stop a run
-        return "unknown"
+    device = devices.current(os.environ.get("KERAS_BACKEND", "tensorflow"))
+    return device.name if device.kind == "gpu" else "none"
 
 
 def stamp(backend: str) -> dict:
     """What every results folder records about how it was made."""
+    from benchmark import augmentation, devices
     from benchmark.models import fused_batch_norm
 
-    return {"backend": backend, "batch_norm": fused_batch_norm.kernel(backend),
+    return {"backend": backend, "device": devices.current(backend).to_dict(),
+            "batch_norm": fused_batch_norm.kernel(backend),
+            "augmentation": augmentation.pipeline(backend),
             "versions": versions(), "code_version": code_version(),
             "machine": machine(), "command": "emnist-bench " + " ".join(sys.argv[1:]),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

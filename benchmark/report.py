@@ -23,17 +23,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from benchmark import paired, provenance, published, readers, results  # noqa: E402
+from benchmark import architectures, paired, provenance, published, readers, results  # noqa: E402
 
 FIGURES = readers.FIGURES  # results/figures/
-ARCH_ORDER = ["mlp", "cnn", "resnet"]
-NAMES = {"mlp": "MLP", "cnn": "CNN", "resnet": "ResNet"}
 
+
+def label(arch: str) -> str:
+    """How the report writes an architecture: its registry label (an unknown one as named)."""
+    try:
+        return architectures.get(arch).label
+    except ValueError:
+        return arch
 
 
 # ------------------------------------------------------------------------- statistics
-
-
 
 
 def claim_verdict(test: dict, sign: int) -> str:
@@ -151,7 +154,7 @@ def save(fig, root: Path, name: str) -> str:
 def presets_figure(root: Path, table: pd.DataFrame) -> str | None:
     if table.empty:
         return None
-    labels = [f"{NAMES.get(r.arch, r.arch)} {r.preset} ({r.backend})\n{r.data}\n{r.budget}"
+    labels = [f"{label(r.arch)} {r.preset} ({r.backend})\n{r.data}\n{r.budget}"
               for r in table.itertuples()]
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(table)), 4.5))
     x = np.arange(len(table))
@@ -185,7 +188,7 @@ def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame) -> st
     ax.axvline(0, color="black", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("validation accuracy minus the baseline's, same folds (mean ± std)")
-    ax.set_title(f"{NAMES.get(arch, arch)} ablation: green/red = paired t-test p < "
+    ax.set_title(f"{label(arch)} ablation: green/red = paired t-test p < "
                  f"{readers.ALPHA}, grey = within noise", fontsize=9)
     return save(fig, root, f"{name}.png")
 
@@ -210,7 +213,7 @@ def confusion_figure(root: Path, arch: str, run_dir: Path, pairs: pd.DataFrame) 
                 ax.imshow(images[k], cmap="gray_r")
                 ax.set_title(f"{table.at[k, 'true_char']}→{table.at[k, 'predicted_char']}",
                              fontsize=8)
-    fig.suptitle(f"{NAMES.get(arch, arch)}: misclassified test images of the most confused "
+    fig.suptitle(f"{label(arch)}: misclassified test images of the most confused "
                  "pairs (true→predicted)", fontsize=9)
     return save(fig, root, f"confusions-{arch}.png")
 
@@ -252,7 +255,7 @@ def profile_figure(root: Path, groups: pd.DataFrame) -> str | None:
             if group in table:
                 ax.barh(table.index, table[group], left=left, color=colour, label=group)
                 left += table[group].to_numpy()
-        ax.set_title(f"{NAMES.get(arch, arch)}, {precision}", fontsize=9)
+        ax.set_title(f"{label(arch)}, {precision}", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.set_xlabel("profiled ms per training step (batch 128)", fontsize=8)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -285,7 +288,7 @@ def image(path: str | None, alt: str) -> str:
 def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Complete runs as the report shows them: who, on what data and budget, how well, how long."""
     return pd.DataFrame({
-        "arch": runs["arch"].map(NAMES).to_numpy(), "preset": runs["preset"].to_numpy(),
+        "arch": runs["arch"].map(label).to_numpy(), "preset": runs["preset"].to_numpy(),
         "backend": runs["backend"].to_numpy(), "data": runs["data"].to_numpy(),
         "budget": runs["budget"].to_numpy(),
         "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in
@@ -298,7 +301,7 @@ def presets_section(root: Path, runs: pd.DataFrame) -> str:
     table = runs[runs["preset"].isin(["baseline", "best"])] if not runs.empty else runs
     if table.empty:
         return "## Baseline vs best\n\n_No complete preset runs yet: `emnist-bench study --arch all`._\n"
-    table = table.assign(_order=table["arch"].map({a: i for i, a in enumerate(ARCH_ORDER)}))
+    table = table.assign(_order=table["arch"].map({a: i for i, a in enumerate(architectures.names())}))
     table = table.sort_values(["data", "_order", "preset", "backend"])
     shown = runs_table(table).assign(run=table["run_id"].to_numpy())
     figure = presets_figure(root, table)
@@ -340,7 +343,7 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
         "test accuracy": table["test_accuracy"].map(fmt)})
     figure = ablation_figure(root, arch, ablation["id"], table)
     data = readers.data_label(config.get("data") or {})
-    return (f"### {NAMES.get(arch, arch)}: `{ablation['id']}`\n\n"
+    return (f"### {label(arch)}: `{ablation['id']}`\n\n"
             f"Data: {data}. Budget: {budget}, backend {config.get('backend')}. Each arm changes "
             "one factor of the baseline; every arm is trained on the same folds as the "
             f"baseline, so `delta` is paired fold by fold ({config.get('test')}); "
@@ -351,11 +354,11 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
 def comparison_section(root: Path, runs: pd.DataFrame,
                        studied: frozenset) -> tuple[str, list[dict]]:
     """MLP < CNN < ResNet on the best presets; also returns the claim rows."""
-    reps = ({arch: representative(runs, arch, studied=studied) for arch in ARCH_ORDER}
+    reps = ({arch: representative(runs, arch, studied=studied) for arch in architectures.names()}
             if not runs.empty else {})
     reps = {a: r for a, r in reps.items() if r is not None}
     rows, claims = [], []
-    for a, b in (("mlp", "cnn"), ("cnn", "resnet")):
+    for a, b in zip(published.RANKING, published.RANKING[1:], strict=False):
         if a not in reps or b not in reps:
             continue
         ra, rb = reps[a], reps[b]
@@ -377,12 +380,12 @@ def comparison_section(root: Path, runs: pd.DataFrame,
             verdict, how = "not comparable (different data)", "–"
         elif ra["data"] != rb["data"] or ra["budget"] != rb["budget"]:
             verdict += " (unequal training sets or budgets: indicative only)"
-        rows.append({"claim": f"{NAMES[a]} < {NAMES[b]}",
+        rows.append({"claim": f"{label(a)} < {label(b)}",
                      "ours (CV mean)": f"{fmt(test['b'])} < {fmt(test['a'])}",
                      "delta": fmt(test["delta"], "+.4f"), "p": fmt(test["p_value"], ".3f"),
                      "test": how, "verdict": verdict,
                      "data": ra["data"] if ra["data"] == rb["data"] else f"{ra['data']} / {rb['data']}"})
-        claims.append({"claim": f"{NAMES[a]} < {NAMES[b]} (best presets)",
+        claims.append({"claim": f"{label(a)} < {label(b)} (best presets)",
                        "study": f"{published.FINAL[a]} < {published.FINAL[b]} (test)",
                        "ours": f"CV {fmt(test['b'])} vs {fmt(test['a'])}, p {fmt(test['p_value'], '.3f')}",
                        "data and budget": f"{ra['data']}; {ra['budget']} / {rb['budget']}",
@@ -396,14 +399,14 @@ def comparison_section(root: Path, runs: pd.DataFrame,
 
 def confusions_section(root: Path, runs: pd.DataFrame, studied: frozenset) -> str:
     parts = ["## Most confused characters\n"]
-    for arch in ARCH_ORDER:
+    for arch in architectures.names():
         rep = representative(runs, arch, studied=studied) if not runs.empty else None
         if rep is None:
             continue
         run_dir = Path(rep["run_dir"])
         pairs = readers.confused_pairs(readers.read_confusion(run_dir), top=8)
         figure = confusion_figure(root, arch, run_dir, pairs)
-        parts.append(f"### {NAMES[arch]} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
+        parts.append(f"### {label(arch)} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
                      + markdown(pairs) + image(figure, f"{arch} confusions"))
     return "\n".join(parts)
 
@@ -435,7 +438,7 @@ def precision_section(runs: pd.DataFrame) -> str:
 
 def final_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
     rows = []
-    for arch in ARCH_ORDER:
+    for arch in architectures.names():
         rep = representative(runs, arch, studied=studied) if not runs.empty else None
         if rep is None:
             continue
@@ -447,7 +450,7 @@ def final_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
             gap = rep["test_accuracy"] - published.FINAL[arch]
             verdict = ("within noise" if abs(gap) <= noise else
                        ("agrees" if gap > 0 else "contradicts"))
-        rows.append({"claim": f"{NAMES[arch]} best reaches {published.FINAL[arch]} test accuracy",
+        rows.append({"claim": f"{label(arch)} best reaches {published.FINAL[arch]} test accuracy",
                      "study": f"{published.FINAL[arch]} (official Balanced test)", "ours": ours,
                      "data and budget": f"{rep['data']}; {rep['budget']}", "verdict": verdict})
     return rows
@@ -465,7 +468,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
                 found = ablation
                 break
         if found is None:
-            rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
+            rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
                          "ours": "–", "data and budget": "", "verdict": "not run here"})
             continue
         test = paired.compare(fa, fb)
@@ -474,7 +477,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
         budget = budget_text(config.get("folds"), training.get("epochs"), config.get("limit"),
                              training.get("precision"))
         data = readers.data_label(found["config"].get("data") or {})
-        rows.append({"claim": f"{NAMES[arch]}: {claim}", "study": study_text,
+        rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
                      "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
                              f"(Δ {fmt(test['delta'], '+.4f')}, p {fmt(test['p_value'], '.3f')})",
                      "data and budget": f"{data}; {budget} (`{found['id']}`)",
@@ -568,7 +571,7 @@ def build(root: Path | str) -> Path:
         presets_section(root, runs) if not runs.empty else "",
         comparison,
         "## Ablations, factor by factor\n",
-        *[ablation_section(root, arch, ablation) for arch in ARCH_ORDER
+        *[ablation_section(root, arch, ablation) for arch in architectures.names()
           for ablation in ablations.get(arch, [])],
         confusions_section(root, runs, studied) if not runs.empty else "",
         parity_section(root, runs) if not runs.empty else "",

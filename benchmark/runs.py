@@ -14,10 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from benchmark import architectures
 from benchmark.arguments import UsageError
 from benchmark.backends import choose_backend
-
-STUDY_ARCHES = ("mlp", "cnn", "resnet")
 
 
 def progress(args):
@@ -303,10 +302,10 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
 
 def study(args) -> int:
     check_budget(args, min_folds=2)
-    arches = list(STUDY_ARCHES) if args.arch == "all" else [args.arch]
-    if args.arch != "all" and args.arch not in STUDY_ARCHES:
+    arches = architectures.names() if args.arch == "all" else [args.arch]
+    if args.arch != "all" and args.arch not in arches:
         raise UsageError(f"unknown architecture {args.arch!r}; choose from "
-                         f"{', '.join(STUDY_ARCHES)} or all")
+                         f"{', '.join(architectures.names())} or all")
     backend = choose_backend(args.backend)
     factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
     bases = {arch: resolve_config(args, arch, "baseline", []) for arch in arches}

@@ -19,18 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ARCHS = ("mlp", "cnn", "resnet")
+from benchmark import architectures
+
 NUM_CLASSES = 47
 # benchmark/models/layers.py: BN_MOMENTUM = 0.9 in Keras's convention is PyTorch's momentum=0.1.
 BN = {"momentum": 0.1, "eps": 1e-5}
 LEAKY_SLOPE = 0.1
 
-# The presets' training settings (benchmark/presets.py "best"); the schedules only change the
-# learning rate between epochs and cost nothing per step, so the peer leaves them out.
-OPTIMIZERS = {"mlp": ("sgd", 0.1), "cnn": ("adam", 1e-3), "resnet": ("adam", 1e-3)}
-# The MLP's kernels carry the builder's default L1 of 1e-5 (models/mlp.py), which Keras adds to
-# the loss every step; the peer adds the same penalty so both sides do the same work.
-L1 = {"mlp": 1e-5, "cnn": 0.0, "resnet": 0.0}
 
 
 class MLP(nn.Module):
@@ -122,20 +117,26 @@ class ResNet(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+def _peer(arch: str) -> architectures.Peer:
+    peer = architectures.get(arch).peer
+    if peer is None:
+        raise ValueError(f"architecture {arch!r} has no PyTorch peer")
+    return peer
+
+
 def build(arch: str) -> nn.Module:
-    """The peer of an architecture's `best` preset, in training mode."""
-    models = {"mlp": MLP, "cnn": CNN, "resnet": ResNet}
-    if arch not in models:
-        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHS)}")
-    return models[arch]().train()
+    """The peer of an architecture's `best` preset (its registry entry's), in training mode."""
+    return architectures.load(_peer(arch).model)().train()
 
 
 def make_optimizer(arch: str, model: nn.Module) -> torch.optim.Optimizer:
-    """The preset's optimizer: SGD 0.1 without momentum (MLP), Adam 1e-3 (CNN, ResNet)."""
-    name, lr = OPTIMIZERS[arch]
-    if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr)
-    return torch.optim.Adam(model.parameters(), lr=lr)
+    """The `best` preset's optimizer and learning rate (SGD 0.1 without momentum for the MLP,
+    Adam 1e-3 for the CNN and the ResNet). The schedules only change the learning rate between
+    epochs and cost nothing per step, so the peer leaves them out."""
+    training = architectures.get(arch).presets["best"]["training"]
+    optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam,
+                  "rmsprop": torch.optim.RMSprop}
+    return optimizers[training["optimizer"]](model.parameters(), lr=training["learning_rate"])
 
 
 def param_count(model: nn.Module) -> int:
@@ -171,29 +172,51 @@ def forward_flops(model: nn.Module) -> int:
     return total
 
 
+AUTOCAST = {"mixed_bfloat16": torch.bfloat16, "mixed_float16": torch.float16}
+
+
+def device() -> torch.device:
+    """Where the peer trains: the first CUDA GPU when there is one (where Keras trains too),
+    else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def synchronize(where: torch.device) -> None:
+    """Wait for the device's queued work (a CUDA step returns before the GPU has run it)."""
+    if where.type == "cuda":
+        torch.cuda.synchronize(where)
+
+
 def make_step(arch: str, model: nn.Module, precision: str):
-    """One plain training step (xb, yb) -> None: eager forward, cross-entropy, backward, update.
+    """One plain training step (xb, yb) -> None: eager forward, cross-entropy, backward, update,
+    on the device the model is on.
 
     Args:
         arch: the architecture (chooses the optimizer and the MLP's L1 penalty).
-        model: the peer model, from build(arch).
-        precision: "float32", or "mixed_bfloat16" for torch.autocast("cpu", bfloat16) around
-            the forward pass (weights, gradients and the loss stay float32, as in Keras's
-            mixed_bfloat16 policy).
+        model: the peer model, from build(arch), moved to its device.
+        precision: "float32"; "mixed_bfloat16" for torch.autocast(bfloat16) around the forward
+            pass (weights, gradients and the loss stay float32, as in Keras's mixed_bfloat16
+            policy); "mixed_float16" for autocast(float16) with a GradScaler scaling the loss,
+            as Keras's LossScaleOptimizer does under mixed_float16.
     """
     optimizer = make_optimizer(arch, model)
-    l1 = L1[arch]
+    # The L1 penalty that Keras adds to the loss every step (the MLP's 1e-5 on every kernel):
+    # the peer adds the same so both sides do the same work.
+    l1 = _peer(arch).l1
     kernels = [m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
-    autocast = precision == "mixed_bfloat16"
+    where = next(model.parameters()).device.type
+    dtype = AUTOCAST.get(precision)
+    scaler = torch.amp.GradScaler(where, enabled=precision == "mixed_float16")
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(where, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             logits = model(xb)
         loss = F.cross_entropy(logits.float(), yb)
         if l1:
             loss = loss + l1 * sum(w.abs().sum() for w in kernels)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
 
     return step

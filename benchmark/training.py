@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from benchmark import augmentation
 from benchmark.config import TrainConfig
 from benchmark.progress import BatchProgress
 
@@ -81,43 +82,6 @@ def schedule_callbacks(cfg: TrainConfig, epochs: int, has_validation: bool) -> l
             monitor="val_loss" if has_validation else "loss",
             factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=1e-7)]
     return []
-
-
-def augmentation_layers(cfg: TrainConfig, seed: int) -> list[keras.layers.Layer]:
-    """Random rotation, shift, zoom and shear of (N, 28, 28, 1) images in 0..255."""
-    fill = {"fill_mode": "constant", "fill_value": 0.0}
-    return [
-        keras.layers.RandomRotation(cfg.rotation_degrees / 360.0, seed=seed + 1, **fill),
-        keras.layers.RandomTranslation(cfg.shift, cfg.shift, seed=seed + 2, **fill),
-        keras.layers.RandomZoom(cfg.zoom, cfg.zoom, seed=seed + 3, **fill),
-        keras.layers.RandomShear(x_factor=cfg.shear, y_factor=cfg.shear, seed=seed + 4, **fill),
-    ]
-
-
-def augmented_batches(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int):
-    """Shuffled training batches, each image freshly augmented every epoch, as a tf.data
-    pipeline. Augmentation runs here, on the input side, rather than as layers of the model:
-    Keras's preprocessing layers run on TensorFlow inside tf.data whatever the backend, in
-    parallel with the training step (on JAX the same layers inside the model trained the MLP
-    at ~360 images/s, this pipeline at ~15,000). Validation and test images are never
-    augmented. The same seed gives the same batches, image for image."""
-    import tensorflow as tf
-
-    layers = augmentation_layers(cfg, seed)
-
-    def augment(images, labels):
-        images = tf.cast(images, "float32")[..., None]
-        for layer in layers:
-            images = layer(images, training=True)
-        return images[..., 0], labels
-
-    return (tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-            .batch(cfg.batch_size)
-            # One batch at a time: the layers draw from one random state, and parallel calls
-            # would draw in a racing order, so a rerun (or a resumed fold) would differ.
-            .map(augment)
-            .prefetch(tf.data.AUTOTUNE))
 
 
 def compile_model(model: keras.Model, cfg: TrainConfig) -> keras.Model:
@@ -208,7 +172,8 @@ def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
             monitor="val_accuracy", mode="max", patience=cfg.patience,
             restore_best_weights=True))
     if cfg.augment:  # the seed comes from NumPy, which set_seed seeded for this run
-        batches = augmented_batches(cfg, x, y, seed=int(np.random.randint(2**31 - 8)))
+        batches = augmentation.batches(cfg, x, y, int(np.random.randint(2**31 - 8)),
+                                       keras.backend.backend())
         model.fit(batches, epochs=epochs, validation_data=validation, verbose=0,
                   callbacks=callbacks, shuffle=False)  # the pipeline shuffles
     else:

@@ -1,5 +1,6 @@
-"""The results browser (app.py) under Streamlit's AppTest: every page on results the suite
-wrote, an empty or missing folder, broken runs, names that try to leave the folder."""
+"""The results browser (app.py and its pages in benchmark/app/) under Streamlit's AppTest: every
+page on results the suite wrote, an empty or missing folder, broken runs, names that try to leave
+the folder, the links of the one-page app (?page=<title>)."""
 
 from __future__ import annotations
 
@@ -25,16 +26,20 @@ PAGES = ["Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning", 
 
 def open_app(monkeypatch, results: Path, page: str | None = None,
              query: dict | None = None) -> AppTest:
-    """The app on `results` (opened at the URL's `query`), run once and once more on `page`,
-    with no exception."""
+    """The app on `results` (opened at the URL's `query`), run once and once more on `page`
+    (AppTest cannot click the sidebar's links: a ?page=<title> link opens the page), with no
+    exception."""
     monkeypatch.setenv("EMNIST_BENCH_RESULTS", str(results))
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query or {})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     if page:
-        at.sidebar.radio(key="page").set_value(page).run()
+        at.query_params["page"] = page
+        at.run()
         assert not at.exception, [e.value for e in at.exception]
+        assert at.header[0].value.startswith(page), (page, at.header[0].value)
+        assert "page" not in at.query_params  # the page's own URL replaces the old link
     return at
 
 
@@ -254,10 +259,44 @@ def test_a_symbolic_link_out_of_the_folder_is_refused(tmp_path):
 
 def test_a_run_name_in_the_url_only_picks_a_run_that_exists(monkeypatch, app_results):  # noqa: F811
     at = open_app(monkeypatch, app_results, query={"page": "Confusion", "run": "../../etc"})
-    assert at.sidebar.radio(key="page").value == "Confusion"
+    assert at.header[0].value == "Confusion"
     assert at.selectbox(key="run").value in {"mlp-best", "mlp-baseline"}
     at = open_app(monkeypatch, app_results, query={"page": "Confusion", "run": "mlp-best"})
     assert at.selectbox(key="run").value == "mlp-best"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_an_old_link_opens_its_page_with_its_other_parameters(monkeypatch, app_results, page):  # noqa: F811
+    """?page=<title>, the link of the one-page app (any case), opens the page at its own URL
+    and keeps the link's other parameters for the page's widgets."""
+    for name in (page, page.lower()):
+        at = open_app(monkeypatch, app_results, query={"page": name, "other": "kept"})
+        assert at.header[0].value.startswith(page), (name, at.header[0].value)
+        assert at.query_params == {"other": "kept"}
+    if page in ("Misclassified", "Confusion"):
+        for run in ("mlp-best", "mlp-baseline"):
+            at = open_app(monkeypatch, app_results, query={"page": page, "run": run})
+            assert at.selectbox(key="run").value == run
+
+
+def test_an_old_link_to_no_page_opens_runs(monkeypatch, app_results):  # noqa: F811
+    at = open_app(monkeypatch, app_results, query={"page": "../Nowhere", "run": "mlp-best"})
+    assert at.header[0].value == "Runs"
+    assert "page" not in at.query_params
+
+
+def test_the_pages_switch_within_a_session(monkeypatch, app_results):  # noqa: F811
+    """One session through every page and back: each draws its own header, and the runs chosen
+    to compare (a widget on Runs and Curves) are kept across the switches."""
+    at = open_app(monkeypatch, app_results)
+    at.multiselect(key="compare").set_value(["mlp-baseline"]).run()
+    for page in [*PAGES[1:], "Runs"]:
+        at.query_params["page"] = page
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.header[0].value.startswith(page)
+        if page in ("Curves", "Runs"):
+            assert at.multiselect(key="compare").value == ["mlp-baseline"]
 
 
 # ------------------------------------------------------------------------- the study's numbers

@@ -1,5 +1,6 @@
 """The results browser in a real browser: `streamlit run app.py` on the suite-written fixture,
-every page opened in Debian's headless Chromium through Playwright, screenshots kept in
+every page opened in Debian's headless Chromium through Playwright at its own URL and through
+the one-page app's links (?page=<title>), the sidebar's links followed, screenshots kept in
 tests/_artifacts/ for a person to look at."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -23,6 +25,8 @@ ARTIFACTS = REPO / "tests" / "_artifacts"
 # What each page must have drawn: a Vega-Lite chart (canvas or svg) or images.
 DRAWN = {"Runs": "chart", "Ablations": "chart", "Curves": "chart", "Misclassified": "image",
          "Confusion": "chart", "Tuning": "chart", "Backends": None}
+# Each page's own URL path (app.py's url_path: the title in lower case; Runs at the root).
+PATHS = {name: "/" if name == "Runs" else f"/{name.lower()}" for name in DRAWN}
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
 IMAGE = '[data-testid="stImage"] img'
 
@@ -100,6 +104,13 @@ def test_every_page_draws_in_a_browser(server, browser, name):
 
 
 @pytest.mark.parametrize("name", list(DRAWN))
+def test_an_old_link_opens_its_page(server, browser, name):
+    """The one-page app's link, ?page=<title>, opens the page and moves to its own URL."""
+    _check_page(server, browser, name, ARTIFACTS / f"old-link-{name.lower()}.png",
+                link=f"/?page={name}")
+
+
+@pytest.mark.parametrize("name", list(DRAWN))
 def test_every_page_draws_the_committed_results(committed_server, browser, name):
     """A fresh clone's `streamlit run app.py` opens on results/ (no environment variable)."""
     if not any((REPO / "results").glob("*/config.json")):
@@ -112,12 +123,15 @@ def test_every_page_draws_the_committed_results(committed_server, browser, name)
 
 
 def _check_page(server, browser, name, screenshot, backends_hint=True, expected="default",
-                no_warnings=False):
+                no_warnings=False, link=None):
+    """Open `link` (the page's own URL unless given) and check that page `name` drew."""
     # Tall, because Streamlit scrolls inside its own container: the screenshot shows the page.
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     try:
-        page.goto(f"{server}/?page={name}")
+        page.goto(server + (link or PATHS[name]))
         page.get_by_role("heading", name=name.split()[0]).first.wait_for(timeout=30_000)
+        page.wait_for_url(lambda url: urlsplit(url).path == PATHS[name], timeout=30_000)
+        assert "page" not in parse_qs(urlsplit(page.url).query)
         expected = DRAWN[name] if expected == "default" else expected
         if expected == "chart":
             page.locator(CHART).first.wait_for(timeout=30_000)
@@ -151,23 +165,37 @@ def test_the_sidebar_switches_pages(server, browser):
     try:
         page.goto(server)
         page.get_by_role("heading", name="Runs").first.wait_for(timeout=30_000)
-        page.locator('[data-testid="stSidebar"]').get_by_text("Confusion", exact=True).click()
-        page.get_by_role("heading", name="Confusion").first.wait_for(timeout=30_000)
-        page.locator(CHART).first.wait_for(timeout=30_000)
-        assert "page=Confusion" in page.url
-        assert page.locator('[data-testid="stException"]').count() == 0
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        for name in ["Confusion", "Tuning", "Runs"]:
+            sidebar.get_by_text(name, exact=True).click()
+            page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+            page.locator(CHART).first.wait_for(timeout=30_000)
+            page.wait_for_url(lambda url, name=name: urlsplit(url).path == PATHS[name],
+                              timeout=30_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
 
 
-def test_a_link_opens_a_page_on_a_run(server, browser):
+@pytest.mark.parametrize("link", ["/?page=Misclassified&run={run}", "/misclassified?run={run}",
+                                  "/?page=Confusion&run={run}", "/confusion?run={run}"])
+def test_a_link_opens_a_page_on_a_run(server, browser, link):
+    """A link of the one-page app (?page=<title>&run=) or to a page's own URL (?run=) opens that
+    page on that run; a name that is not a run is ignored."""
+    name = "Misclassified" if "isclassified" in link else "Confusion"
+    drawn = IMAGE if name == "Misclassified" else CHART
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{server}/?page=Misclassified&run=mlp-best")
-        page.locator(IMAGE).first.wait_for(timeout=30_000)
-        assert page.get_by_role("combobox", name="Run").input_value() == "mlp-best"
-        page.goto(f"{server}/?page=Misclassified&run=..%2F..%2Fetc")  # not a run: ignored
-        page.locator(IMAGE).first.wait_for(timeout=30_000)
+        for run in ("mlp-best", "mlp-baseline"):
+            page.goto(server + link.format(run=run))
+            page.locator(drawn).first.wait_for(timeout=30_000)
+            page.get_by_role("heading", name=name.split()[0]).first.wait_for(timeout=30_000)
+            assert page.get_by_role("combobox", name="Run").input_value() == run
+            page.wait_for_url(lambda url: urlsplit(url).path == PATHS[name], timeout=30_000)
+        page.goto(server + link.format(run="..%2F..%2Fetc"))  # not a run: ignored
+        page.locator(drawn).first.wait_for(timeout=30_000)
+        assert page.get_by_role("combobox", name="Run").input_value() in {"mlp-best",
+                                                                          "mlp-baseline"}
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

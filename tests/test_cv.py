@@ -194,33 +194,6 @@ def test_float32_keeps_the_digests_of_runs_made_before_precision_was_a_setting()
     assert bf16.digest(stored["data"]["sha256"]) != stored["digest"]
 
 
-def test_augmentation_moves_training_images_only_and_differently_each_epoch():
-    images = np.zeros((4, 28, 28), "uint8")
-    images[:, 8:20, 12:16] = 255
-    labels = np.arange(4)
-    batches = training.augmented_batches(TrainConfig(augment=True, batch_size=4), images,
-                                         labels, seed=0)
-    first, second = ([b.numpy() for b in next(iter(batches))] for _ in range(2))
-    assert first[0].shape == (4, 28, 28) and first[0].dtype == np.float32
-    assert sorted(first[1]) == [0, 1, 2, 3]  # every image once, shuffled
-    assert not np.allclose(first[0][np.argsort(first[1])], images)  # moved
-    assert not np.allclose(first[0][np.argsort(first[1])], second[0][np.argsort(second[1])])
-    # The same seed gives the same epoch, batch for batch (a resumed fold relies on it).
-    many, many_labels = np.repeat(images, 8, axis=0), np.repeat(labels, 8)
-
-    def epoch():
-        batches = training.augmented_batches(TrainConfig(augment=True, batch_size=4), many,
-                                             many_labels, seed=7)
-        return [image.numpy() for image, _ in batches]
-
-    assert all(np.array_equal(a, b) for a, b in zip(epoch(), epoch(), strict=True))
-    config = small_config(augment="true")
-    result = training.fit(cv.new_model(config, 0), config.training, images, labels,
-                          validation=(images, labels), epochs=2, stream=None)
-    assert [row["epoch"] for row in result.history] == [1, 2]
-    assert all(np.isfinite(row["val_loss"]) for row in result.history)
-
-
 def test_store_refuses_paths_outside_results(tmp_path):
     for bad in ["../x", "a/b", "..", "", ".hidden"]:
         with pytest.raises(ValueError):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import keras
 import numpy as np
 import pytest
 
-from benchmark import models
-from benchmark.models import registry
+from benchmark import architectures, models
 
 NUM_CLASSES = 47
 BATCH = 8
@@ -33,7 +33,7 @@ def _layers(model: keras.Model, kind: type) -> list[keras.Layer]:
 
 
 def test_registry_names():
-    assert models.names() == ["cnn", "mlp", "resnet"]
+    assert models.names() == ["mlp", "cnn", "resnet"]  # the study's order
 
 
 @pytest.mark.parametrize("name", models.names())
@@ -288,24 +288,29 @@ def test_unknown_keyword_is_a_type_error():
 def test_unknown_architecture():
     with pytest.raises(ValueError) as err:
         models.build("vit")
-    assert str(err.value) == "unknown architecture 'vit'; choose from cnn, mlp, resnet"
-    with pytest.raises(ValueError, match="choose from cnn, mlp, resnet"):
+    assert str(err.value) == "unknown architecture 'vit'; choose from mlp, cnn, resnet"
+    with pytest.raises(ValueError, match="choose from mlp, cnn, resnet"):
         models.defaults("vit")
 
 
+def tiny(*, units: int = 4) -> keras.Model:
+    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(units)], name="tiny")
+
+
 def test_duplicate_registration(monkeypatch):
-    monkeypatch.setattr(registry, "_BUILDERS", dict(registry._BUILDERS))
+    monkeypatch.setattr(architectures, "_REGISTRY", dict(architectures._REGISTRY))
+    mlp = architectures.get("mlp")
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("mlp")(lambda: None)
-
-    @registry.register("tiny")
-    def tiny(*, units: int = 4) -> keras.Model:
-        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(units)], name="tiny")
-
-    assert "tiny" in registry.names()
-    assert registry.defaults("tiny") == {"units": 4}
+        architectures.register(mlp)
+    entry = dataclasses.replace(mlp, name="tiny", builder=f"{__name__}:tiny")
+    architectures.register(entry)
+    assert models.names()[-1] == "tiny"
+    assert models.defaults("tiny") == {"units": 4}
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("tiny")(tiny)
+        architectures.register(entry)
+    with pytest.raises(ValueError, match="no 'best' preset"):
+        architectures.register(dataclasses.replace(entry, name="tinier",
+                                                   presets={"baseline": mlp.presets["baseline"]}))
 
 
 def test_defaults_are_the_baseline():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import presets, published
+from benchmark import architectures, presets, published
 from tuners import spaces
 
 # Reads files: the same on every backend, so CI runs it once.
@@ -78,8 +78,8 @@ def resolved(arch: str, preset: str):
 
 def test_search_spaces_match_tuners_spaces():
     rows = table(SPACES_HEADER)
-    assert {r[0] for r in rows} == set(spaces.SPACES)
-    for arch in spaces.SPACES:
+    assert {r[0] for r in rows} == set(architectures.names())
+    for arch in architectures.names():
         space = spaces.describe(arch)
         documented = {code_name(r[1]): r for r in rows if r[0] == arch}
         assert len(documented) == len([r for r in rows if r[0] == arch]), f"{arch}: a name twice"
@@ -91,13 +91,13 @@ def test_search_spaces_match_tuners_spaces():
 
 def test_presets_match_benchmark_presets():
     rows = table(PRESETS_HEADER)
-    assert {r[0] for r in rows} == set(presets.PRESETS)
-    for arch in presets.PRESETS:
+    assert {r[0] for r in rows} == set(architectures.names())
+    for arch in architectures.names():
         assert presets.preset_names(arch) == ["baseline", "best"], arch
         documented = [code_name(r[1]) for r in rows if r[0] == arch]
         assert len(documented) == len(set(documented)), f"{arch}: a setting twice"
         for preset in ("baseline", "best"):
-            given = presets.PRESETS[arch][preset]
+            given = architectures.get(arch).presets[preset]
             missing = (set(given["model"]) | set(given["training"])) - set(documented)
             assert not missing, f"{arch}/{preset} sets {missing}, which STUDY.md does not list"
     for arch, setting, baseline, best, _ in rows:

@@ -301,7 +301,7 @@ def test_spaces_json(capsys):
     (["tune", "--arch", "mlp", "--folds", "0"], "--folds"),
     (["ablate", "--arch", "cnn", "--factors", "colour"], "not a factor"),
     (["ablate", "--arch", "mlp", "--folds", "1"], "--folds"),
-    (["spaces", "--arch", "vit"], "no search space"),
+    (["spaces", "--arch", "vit"], "unknown architecture"),
     (["cv", "--from-trial", "nothing-here"], "--from-trial"),
 ])
 def test_tuner_commands_refuse_bad_input(capsys, tmp_path, nist_dir, argv, message):

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import keras_tuner
 
+from benchmark import architectures
+
 L1_FACTOR = 1e-5  # the report's L1 factor
 L2_FACTOR = 1e-4  # not in the report: a common weight-decay size
 MLP_DROPOUT = 0.25  # per hidden layer, the last one excepted (the baseline's [0.25, 0.25, 0.0])
@@ -90,15 +92,9 @@ def resnet_space(hp: keras_tuner.HyperParameters) -> dict:
             "schedule": schedule, "optimizer": optimizer, "augment": augment}
 
 
-SPACES: dict[str, Callable[[keras_tuner.HyperParameters], dict]] = {
-    "mlp": mlp_space, "cnn": cnn_space, "resnet": resnet_space,
-}
-
-
 def get(arch: str) -> Callable[[keras_tuner.HyperParameters], dict]:
-    if arch not in SPACES:
-        raise ValueError(f"no search space for {arch!r}; choose from {', '.join(SPACES)}")
-    return SPACES[arch]
+    """The search space of `arch`, as its registry entry names it (benchmark/architectures.py)."""
+    return architectures.load(architectures.get(arch).space)
 
 
 def hyperparameters(arch: str) -> keras_tuner.HyperParameters:

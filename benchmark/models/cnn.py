@@ -8,10 +8,8 @@ import keras
 
 from benchmark.models import layers
 from benchmark.models.block_max_pooling import BlockMaxPooling2D
-from benchmark.models.registry import register
 
 
-@register("cnn")
 def cnn(
     *,
     filters: Sequence[int] = (32, 64),

@@ -17,13 +17,16 @@ float32 copy. Everything else is Keras's: the weights, their initialisers and na
 statistics (biased batch variance, as Keras keeps them, not PyTorch's unbiased one), the
 inference path, the config and serialisation. JAX, masks, renorm, synchronized statistics,
 inputs other than channels-last images or Dense outputs, and on TensorFlow Dense outputs too
-(see FUSED_RANKS) use Keras's own code.
+(see FUSED_RANKS) use Keras's own code. So does a GPU: the kernels were measured faster on
+CPUs only, and on a GPU Keras's own layer stays until a measurement there says otherwise.
 """
 
 from __future__ import annotations
 
 import keras
 from keras import ops
+
+from benchmark import devices
 
 # The input ranks each backend's fused kernel takes. TensorFlow's is for images: a Dense
 # layer's (batch, units) output reshaped to (batch, 1, 1, units) trained the MLP at about
@@ -33,6 +36,8 @@ FUSED_RANKS = {"tensorflow": (4,), "torch": (2, 4)}
 
 def kernel(backend: str) -> str:
     """What trains a batch-norm layer on this backend, for the record of a run."""
+    if devices.on_gpu(backend):
+        return "Keras ops (on a GPU; the fused kernels are measured on CPUs only)"
     if backend == "tensorflow":
         return "FusedBatchNormV3 (tf.raw_ops) after convolutions, Keras ops after Dense layers"
     if backend == "torch":
@@ -64,6 +69,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         return bool(training and self.trainable and mask is None and not self.renorm
                     and not self.synchronized
                     and rank in FUSED_RANKS.get(keras.backend.backend(), ())
+                    and not devices.on_gpu(keras.backend.backend())
                     and self.axis in (-1, rank - 1)
                     and keras.backend.standardize_dtype(inputs.dtype)
                     in ("float32", "bfloat16", "float16"))

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 import keras
 
 from benchmark.models import layers
-from benchmark.models.registry import register
 
 
-@register("mlp")
 def mlp(
     *,
     hidden_layers: int = 3,

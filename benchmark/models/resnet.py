@@ -8,10 +8,8 @@ from collections.abc import Sequence
 import keras
 
 from benchmark.models import layers
-from benchmark.models.registry import register
 
 
-@register("resnet")
 def resnet(
     *,
     blocks: Sequence[int] = (2, 2, 2),

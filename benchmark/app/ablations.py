@@ -1,0 +1,98 @@
+"""Ablations: for one ablation (the newest with a finished arm first), each factor's arms
+as fold accuracies, mean and spread, the baseline marked, `delta` and a "real difference /
+within noise" verdict from paired t-tests against the baseline's folds; on the official
+Balanced split, the study's number beside ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from benchmark import published, readers
+from benchmark.app.shared import chart, data_caption
+
+VERDICT_COLOURS = dict(zip(readers.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#d62728",
+                                             "#bcbd22"], strict=True))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def load_ablation(path: str, signature: tuple) -> pd.DataFrame:
+    config = readers.read_json(Path(path) / "config.json")
+    return readers.read_ablation(Path(path), config)
+
+
+def page(catalog: readers.Catalog) -> None:
+    st.header("Ablations")
+    if not catalog.ablations:
+        st.info("No ablations yet: `emnist-bench ablate --arch cnn --factors activation,optimizer`.")
+        return
+    # The newest ablation with a finished arm first (one just started has nothing to draw).
+    newest = sorted(catalog.ablations, key=lambda a: (a["arms"] > 0, str(a.get("created"))),
+                    reverse=True)
+    studies = {a["id"]: a for a in newest}
+    chosen = st.selectbox("Ablation", list(studies), key="ablation", bind="query-params")
+    study = studies[chosen or next(iter(studies))]
+    st.caption(f"{study['arch']} on {study['backend']}, {study['arms']} arms.")
+    path = readers.folder(catalog.root, study["id"])
+    try:
+        table = load_ablation(str(path), readers.file_stamp(path / "ablations.csv"))
+    except (ValueError, OSError, KeyError, TypeError) as error:
+        st.warning(f"Could not read `{study['id']}/ablations.csv`: {error}")
+        return
+    if table.empty:
+        st.info(f"`{study['id']}` has no finished arm yet (its ablations.csv is not written).")
+        return
+    data_caption(study)
+    st.caption(f"Each dot is one fold's validation accuracy; the tick and bar are the mean ± std. "
+               f"The verdict is a paired t-test of the arm's folds against the baseline's on the "
+               f"same folds: p < {readers.ALPHA} is a real difference, anything else is within "
+               f"fold-to-fold noise (no p-value: fewer than two folds, or the very same "
+               f"difference on every fold).")
+    folds = readers.ablation_folds(table)
+    for factor in dict.fromkeys(table["factor"]):
+        rows = table[table["factor"] == factor]
+        st.subheader(f"{study['arch']}: {factor}")
+        note = published.STUDY_NOTES.get((study["arch"], factor))
+        if study["official"] and note:
+            st.caption(f"{published.STUDY_LABEL}: {note}.")
+        chart(ablation_chart(rows, folds[folds["factor"] == factor]))
+        columns = ["label", "folds", "val_accuracy_mean", "val_accuracy_std", "delta", "p_value",
+                   "verdict", "test_accuracy"]
+        config = {"label": "value",
+                  "val_accuracy_mean": st.column_config.NumberColumn("CV mean", format="%.4f"),
+                  "val_accuracy_std": st.column_config.NumberColumn("CV std", format="%.4f"),
+                  "delta": st.column_config.NumberColumn("delta", format="%+.4f"),
+                  "p_value": st.column_config.NumberColumn("p", format="%.3f"),
+                  "test_accuracy": st.column_config.NumberColumn("test (ours)", format="%.4f")}
+        if study["official"]:
+            columns.append("study")
+            config["study"] = st.column_config.NumberColumn(published.STUDY_LABEL, format="%.4f")
+        st.dataframe(rows, hide_index=True, column_order=columns, column_config=config)
+
+
+def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
+    order = rows["label"].tolist()
+    summary = rows.assign(low=rows.val_accuracy_mean - rows.val_accuracy_std.fillna(0),
+                          high=rows.val_accuracy_mean + rows.val_accuracy_std.fillna(0))
+    folds = folds.merge(rows[["label", "verdict"]], on="label")
+    colour = alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
+                                                    range=list(VERDICT_COLOURS.values())),
+                       legend=alt.Legend(orient="bottom", title=None))
+    y = alt.Y("label:N", sort=order, title=None)
+    base = alt.Chart(summary).encode(y=y, color=colour)
+    return alt.layer(
+        base.mark_rule(size=3, opacity=0.6).encode(
+            x=alt.X("low:Q", title="validation accuracy", scale=alt.Scale(zero=False)),
+            x2="high:Q"),
+        alt.Chart(folds).mark_circle(size=70, opacity=0.7).encode(
+            x="val_accuracy:Q", y=y, color=colour,
+            tooltip=["label", "fold", alt.Tooltip("val_accuracy:Q", format=".4f")]),
+        base.mark_tick(size=26, thickness=3).encode(
+            x="val_accuracy_mean:Q",
+            tooltip=["label", alt.Tooltip("val_accuracy_mean:Q", format=".4f"),
+                     alt.Tooltip("delta:Q", format="+.4f"), alt.Tooltip("p_value:Q", format=".3f"),
+                     "verdict"]),
+    ).properties(height=120 + 40 * len(rows))  # the axis and legend included

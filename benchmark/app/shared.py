@@ -1,0 +1,114 @@
+"""What several pages of the results browser use: the catalog and file readers with their
+caches, the run picker, the data caption, the chart helper and the accuracy format.
+
+benchmark/readers.py reads the folder (every file is documented in results/README.md); this
+module caches what it reads, keyed on the folder and the files' modification times. Run names
+from the URL or a widget are only ever the names found on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from benchmark import readers
+
+# ------------------------------------------------------------------------- cached reading
+
+
+@st.cache_data(show_spinner="Reading results...", max_entries=4)
+def load_catalog(root: str, signature: tuple) -> readers.Catalog:
+    return readers.scan(root)
+
+
+# What the pages read from a folder: the file, and which function of benchmark.readers reads it.
+READERS = {
+    "epochs": ("epochs.csv", readers.read_epochs),
+    "test": ("test.json", readers.read_test),
+    "confusion": ("confusion.csv", readers.read_confusion),
+    "misclassified": ("misclassified.npz", readers.read_misclassified),
+    "trials": ("trials.csv", readers.read_trials),
+    "folds": ("folds.csv", lambda d: readers.read_csv(d / "folds.csv")),
+    "per_class": ("per_class.csv", lambda d: readers.read_csv(
+        d / "per_class.csv", dtype={"char": str}, keep_default_na=False)),
+    "config": ("config.json", lambda d: readers.read_json(d / "config.json")),
+    "bench": ("bench.csv", lambda d: readers.read_csv(d / "bench.csv")),
+}
+EMPTY = {"test": {}, "config": {}, "misclassified": (pd.DataFrame(), None)}  # else a frame
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def load_file(path: str, reader: str, signature: tuple):
+    """One file through its reader, cached until the file changes (`signature`)."""
+    return READERS[reader][1](Path(path))
+
+
+def read(directory: Path | str, reader: str):
+    """`reader`'s view of a folder that readers.scan or readers.folder has already checked; a file
+    that cannot be read is reported and read as empty, so the rest of the page still draws."""
+    directory = Path(directory)
+    name = READERS[reader][0]
+    signature = readers.file_stamp(directory / name)
+    if reader == "misclassified":
+        signature += readers.file_stamp(directory / "misclassified.csv")
+    try:
+        return load_file(str(directory), reader, signature)
+    except (ValueError, OSError, KeyError, TypeError) as error:
+        st.warning(f"Could not read `{directory.name}/{name}`: {error}")
+        return EMPTY.get(reader, pd.DataFrame())
+
+
+# ------------------------------------------------------------------------- shared pieces
+
+
+def no_results(root: Path, catalog: readers.Catalog) -> None:
+    """The message for a folder with nothing to show yet."""
+    where = f"`{root}`" if catalog.exists else f"`{root}` (the folder does not exist)"
+    st.info(f"No results in {where}. Make some with `{readers.FIRST_COMMAND}`, or point "
+            f"`EMNIST_BENCH_RESULTS` at a results folder.")
+
+
+def show_problems(catalog: readers.Catalog) -> None:
+    if catalog.problems:
+        with st.expander(f"{len(catalog.problems)} folder(s) could not be read", expanded=True):
+            for problem in catalog.problems:
+                st.warning(f"`{problem.folder}`: {problem.reason}")
+
+
+def run_picker(catalog: readers.Catalog, label: str, need: str) -> pd.Series | None:
+    """A run chosen from those that have `need` (a file name); shared by pages via its key."""
+    runs = catalog.runs
+    have = [r for r in runs.itertuples() if Path(r.run_dir, need).exists()]
+    if not have:
+        st.info(f"No run has `{need}` yet: it is written when a run's test evaluation "
+                f"finishes (e.g. `{readers.FIRST_COMMAND}`).")
+        return None
+    ids = [r.run_id for r in have]
+    # Options are the bare names, so a link such as /confusion?run=<run-id> picks one.
+    chosen = st.selectbox(label, ids, key="run", bind="query-params")
+    run = runs.set_index("run_id").loc[chosen or ids[0]]
+    st.caption(f"{run['arch']}/{run['preset']} on {run['backend']}; test accuracy "
+               f"{fmt_accuracy(run['test_accuracy']) or 'not recorded'}.")
+    return run
+
+
+def data_caption(run_or_study: dict | pd.Series) -> None:
+    """Say so when results are not on the official Balanced split: never pass them off as the
+    study's (benchmark/STUDY.md, "The numbers and the data here")."""
+    if not run_or_study.get("official"):
+        st.caption(f"Data: {run_or_study.get('data')}. These are not EMNIST Balanced results, "
+                   "and the study's numbers do not apply.")
+
+
+def chart(spec: alt.TopLevelMixin) -> None:
+    st.altair_chart(spec, width="stretch")
+
+
+def fmt_accuracy(mean, std=None) -> str:
+    """"0.6088 ± 0.0104", "0.6088" without a spread, "" without a value."""
+    if mean is None or mean != mean:
+        return ""
+    return f"{mean:.4f}" if std is None or std != std else f"{mean:.4f} ± {std:.4f}"

@@ -1,0 +1,74 @@
+"""Tuning: one hyperparameter search (the newest first): its tuner, trials completed, best
+score and folds per trial; the trials in a sortable table; each completed trial's score
+against each hyperparameter; and parallel coordinates, one line per trial."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from benchmark import readers
+from benchmark.app.shared import chart, read
+
+
+def page(catalog: readers.Catalog) -> None:
+    st.header("Tuning")
+    if not catalog.searches:
+        st.info("No searches yet: `emnist-bench tune --arch mlp`.")
+        return
+    newest = sorted(catalog.searches, key=lambda s: str(s.get("created")), reverse=True)
+    searches = {s["id"]: s for s in newest}
+    chosen = st.selectbox("Search", list(searches), key="search", bind="query-params")
+    search = searches[chosen or next(iter(searches))]
+    path = readers.folder(catalog.root, search["id"])
+    trials = read(path, "trials")
+    space = (read(path, "config").get("space") or {})
+    columns = st.columns(4)
+    columns[0].metric("tuner", str(search["tuner"]))
+    columns[1].metric("trials completed", f"{search['completed']} / {search['trials']}")
+    best = search["best_score"]
+    columns[2].metric("best score", f"{best:.4f}" if best is not None and best == best else "–")
+    columns[3].metric("folds per trial", str(search["folds"]))
+    st.caption(f"Score: {search['objective']}. Data: {search['data']}.")
+    if trials.empty:
+        st.info(f"`{search['id']}` has no finished trial yet.")
+        return
+    st.dataframe(trials.sort_values("score", ascending=False, na_position="last"),
+                 hide_index=True,
+                 column_config={"score": st.column_config.NumberColumn(format="%.4f"),
+                                "score_std": st.column_config.NumberColumn(format="%.4f")})
+    names = [n for n in space if n in trials.columns]
+    done = trials[trials.get("status", pd.Series("completed", index=trials.index))
+                  == "completed"].dropna(subset=["score"])
+    if done.empty or not names:
+        st.info("No completed trial to chart yet.")
+        return
+    st.subheader("Score against each hyperparameter")
+    long = done.melt(id_vars=["trial_id", "score"], value_vars=names, var_name="hyperparameter",
+                     value_name="value").dropna(subset=["value"])
+    long["value"] = long["value"].map(readers.normalise)
+    chart(alt.Chart(long).mark_circle(size=80, opacity=0.7).encode(
+        x=alt.X("value:N", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("score:Q", scale=alt.Scale(zero=False)),
+        tooltip=["trial_id", "hyperparameter", "value", alt.Tooltip("score:Q", format=".4f")],
+    ).properties(width=170, height=150).facet(facet=alt.Facet("hyperparameter:N", title=None),
+                                                columns=4).resolve_scale(x="independent"))
+    st.subheader("Parallel coordinates")
+    st.caption("One line per completed trial, coloured by its score; each axis lists the "
+               "hyperparameter's values in the space's order.")
+    lines = readers.parallel_coordinates(trials, space)
+    order = [*names, "score"]
+    x = alt.X("axis:N", scale=alt.Scale(domain=order), title=None,
+              axis=alt.Axis(labelAngle=-20, orient="top", labelOverlap=False, labelAlign="left"))
+    y = alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[-0.05, 1.05]))
+    labels = readers.parallel_ticks(space, names)
+    chart(alt.layer(
+        alt.Chart(pd.DataFrame({"axis": order})).mark_rule(color="#bbbbbb").encode(x=x),
+        alt.Chart(lines).mark_line(strokeWidth=2, opacity=0.7).encode(
+            x=x, y=y, detail="trial:N",
+            color=alt.Color("score:Q", scale=alt.Scale(scheme="viridis")),
+            tooltip=["trial", alt.Tooltip("score:Q", format=".4f")]),
+        alt.Chart(labels).mark_text(align="left", dx=4, fontSize=11).encode(
+            x=x, y=y, text="value:N"),
+    ).properties(height=340))

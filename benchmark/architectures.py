@@ -1,0 +1,152 @@
+"""Every architecture the suite knows, in one registry: builder, presets, search space, PyTorch
+peer and precision facts. Every list of architectures in the suite (the commands' choices,
+`study --arch all`, `bench`, the report's sections, the app) reads `names()`.
+
+Nothing here imports Keras, KerasTuner or PyTorch: the builder, the search space and the peer are
+named as "module:function" and imported when first used, so the command line can list and check
+architectures before a backend is chosen. The order of registration is the order of the report.
+
+Adding one (README, "Adding an architecture"): call `register(Architecture(...))` in a module of
+your own and name that module in EMNIST_BENCH_PLUGINS (comma-separated module names); the suite
+imports them before it reads the registry, in this process and in the worker processes of `bench`
+and `profile`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Callable
+
+PLUGINS_ENV = "EMNIST_BENCH_PLUGINS"
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    """The plain-PyTorch twin of the `best` preset that `bench --peer` times beside Keras."""
+
+    model: str  # "module:Class", an nn.Module built with no arguments, in training mode
+    l1: float = 0.0  # the L1 factor on kernels that the Keras model adds to its loss
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """One architecture: what builds it, its presets, what tunes it, what it is timed against."""
+
+    name: str  # the --arch value and the `arch` column of the results
+    label: str  # how the report and the app write it
+    builder: str  # "module:function": keyword arguments only, defaults = the study's baseline
+    space: str  # "module:function": KerasTuner hp -> settings (tuners/spaces.py)
+    # preset -> {"model": builder kwargs that differ from the defaults, "training": TrainConfig
+    # fields}; "baseline" and "best" at least (study, bench and the peer use them).
+    presets: dict[str, dict]
+    peer: Peer | None = None  # None: `bench --peer` leaves this architecture's peer row out
+    # Backends on which `--precision auto` trains in mixed_bfloat16 on a CPU with native bf16,
+    # measured with `emnist-bench bench` (benchmark/precision.py says why).
+    faster_in_bf16: frozenset[str] = frozenset()
+
+
+_REGISTRY: dict[str, Architecture] = {}
+
+
+def register(arch: Architecture) -> Architecture:
+    """File `arch` under its name; a second architecture with the same name is an error."""
+    if arch.name in _REGISTRY:
+        raise ValueError(f"architecture {arch.name!r} is already registered")
+    for needed in ("baseline", "best"):
+        if needed not in arch.presets:
+            raise ValueError(f"architecture {arch.name!r} has no {needed!r} preset")
+    _REGISTRY[arch.name] = arch
+    return arch
+
+
+def _load_plugins() -> None:
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        importlib.import_module(module)  # registers on first import; later imports are no-ops
+
+
+def names() -> list[str]:
+    """Registered architecture names, in the order of registration (the study's: MLP first)."""
+    _load_plugins()
+    return list(_REGISTRY)
+
+
+def get(name: str) -> Architecture:
+    """The architecture registered as `name`.
+
+    Raises:
+        ValueError: an unknown name, with the known ones.
+    """
+    _load_plugins()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def load(target: str) -> Callable:
+    """The object a "module:attribute" string names."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+register(Architecture(
+    name="mlp", label="MLP",
+    builder="benchmark.models.mlp:mlp", space="tuners.spaces:mlp_space",
+    presets={
+        "baseline": {
+            "model": {},  # 3 x 128, ReLU, BN, L1 1e-5, dropout [0.25, 0.25, 0.0]
+            "training": {"optimizer": "adam", "learning_rate": 0.1, "schedule": "none",
+                         "epochs": 20},
+        },
+        "best": {
+            "model": {"activation": "elu"},
+            "training": {"optimizer": "sgd", "learning_rate": 0.1, "schedule": "step",
+                         "step_size": 10, "gamma": 0.5, "epochs": 20},
+        },
+    },
+    # The builder's default L1 of 1e-5 on every kernel (models/mlp.py).
+    peer=Peer("benchmark.torch_peer:MLP", l1=1e-5),
+    # Too small for bf16 to pay for its casts: float32 everywhere.
+    faster_in_bf16=frozenset(),
+))
+
+register(Architecture(
+    name="cnn", label="CNN",
+    builder="benchmark.models.cnn:cnn", space="tuners.spaces:cnn_space",
+    presets={
+        "baseline": {
+            "model": {},  # [32, 64], 3x3, ReLU, BN, no regularisation, dropout 0.5
+            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
+                         "epochs": 12},
+        },
+        "best": {
+            "model": {"filters": (32, 64, 128), "kernels": (5, 5, 3),
+                      "activation": "leaky_relu", "dropout": 0.0},
+            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
+                         "epochs": 12},
+        },
+    },
+    peer=Peer("benchmark.torch_peer:CNN"),
+    faster_in_bf16=frozenset({"tensorflow", "torch"}),
+))
+
+register(Architecture(
+    name="resnet", label="ResNet",
+    builder="benchmark.models.resnet:resnet", space="tuners.spaces:resnet_space",
+    presets={
+        # The report's ResNet baseline and best are the same configuration.
+        "baseline": {
+            "model": {},  # [2, 2, 2] x [64, 128, 256], k5, LeakyReLU, BN, no reg, no dropout
+            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
+                         "epochs": 8},
+        },
+        "best": {
+            "model": {},
+            "training": {"optimizer": "adam", "learning_rate": 1e-3, "schedule": "cosine",
+                         "epochs": 8},
+        },
+    },
+    peer=Peer("benchmark.torch_peer:ResNet"),
+    faster_in_bf16=frozenset({"tensorflow", "torch"}),
+))
