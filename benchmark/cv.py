@@ -178,7 +178,7 @@ def final_evaluation(config: RunConfig, data: Dataset, epochs: int, stream=STDER
             "image_index": wrong[shown], "model": model}
 
 
-IMAGES_PER_PAIR = 12  # misclassified.npz keeps this many images per (true, predicted) pair
+IMAGES_PER_PAIR = 6  # misclassified.npz keeps this many images per (true, predicted) pair
 MAX_IMAGES = 1500  # and this many in all: a model near chance gets almost every image wrong
 
 
