@@ -8,7 +8,8 @@ Bad input ends with one line on stderr and exit code 2 (arguments) or 1 (data, t
 before any training starts where it can be known then. Keras is imported only after the
 backend is chosen: --backend wins over KERAS_BACKEND. Nothing imports this module; the
 commands live in benchmark.runs (cv, tune, ablate, study), benchmark.listings (models,
-spaces), benchmark.report, benchmark.bench, benchmark.bench_data and benchmark.profiling.
+spaces), benchmark.report, benchmark.bench, benchmark.bench_data, benchmark.profiling and
+benchmark.archive (pack, unpack).
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
     space.add_argument("--backend", choices=BACKENDS)
 
-    from benchmark import bench, bench_data, profiling
+    from benchmark import archive, bench, bench_data, profiling
 
+    archive.add_parsers(commands)
     bench.add_parser(commands)
     bench_data.add_parser(commands)
     profiling.add_parser(commands)
@@ -128,7 +130,8 @@ COMMANDS = {"cv": ("runs", "cv"), "tune": ("runs", "tune"), "ablate": ("runs", "
             "study": ("runs", "study"), "report": ("report", "run"),
             "spaces": ("listings", "spaces"), "models": ("listings", "models"),
             "bench": ("bench", "run"), "bench-data": ("bench_data", "run"),
-            "profile": ("profiling", "run")}
+            "profile": ("profiling", "run"), "pack": ("archive", "pack"),
+            "unpack": ("archive", "unpack")}
 
 
 def main(argv: list[str] | None = None) -> int:
