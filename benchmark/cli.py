@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--arch", help=arches)
     cv.add_argument("--preset", default="baseline", help="baseline or best (default: baseline)")
     cv.add_argument("--folds", type=int, default=5, help="number of folds, at least 2 (default: 5)")
+    cv.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
+                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
+                    "paired tests (default: 1)")
     cv.add_argument("--epochs", type=int, help="epochs per fold (default: the preset's)")
     cv.add_argument("--batch-size", type=int, help="default: the preset's (128)")
     cv.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -71,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband", "grid"))
     tune.add_argument("--max-trials", type=int, default=10, help="default: 10 (not hyperband)")
     tune.add_argument("--folds", type=int, default=5, help="folds per trial; 1 = one holdout split")
+    tune.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
+                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
+                    "paired tests (default: 1)")
     tune.add_argument("--epochs", type=int, help="epochs per fold (hyperband: the maximum); "
                       "default: the baseline's")
     tune.add_argument("--batch-size", type=int, help="default: 128")
@@ -88,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--arch", required=True, help=arches)
     ablate.add_argument("--factors", help="comma-separated hyperparameters (default: all)")
     ablate.add_argument("--folds", type=int, default=5, help="default: 5")
+    ablate.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
+                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
+                    "paired tests (default: 1)")
     ablate.add_argument("--epochs", type=int, help="default: the baseline's")
     ablate.add_argument("--batch-size", type=int, help="default: 128")
     ablate.add_argument("--run-id", help="default: derived from the baseline, so a rerun resumes")
@@ -98,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--arch", required=True, help=f"{arches} or all")
     study.add_argument("--factors", help="comma-separated factors to ablate (default: all)")
     study.add_argument("--folds", type=int, default=5, help="default: 5")
+    study.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
+                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
+                    "paired tests (default: 1)")
     study.add_argument("--epochs", type=int, help="epochs per fold (default: each preset's)")
     study.add_argument("--batch-size", type=int, help="default: 128")
     add_data_options(study)

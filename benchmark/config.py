@@ -64,7 +64,8 @@ class RunConfig:
     model: dict = field(default_factory=dict)  # the builder's keyword arguments, every default
     training: TrainConfig = TrainConfig()
     overrides: dict = field(default_factory=dict)  # what --set changed on top of the preset
-    folds: int = 5  # StratifiedKFold splits of the training split
+    folds: int = 5  # stratified K-fold splits of the training split
+    repeats: int = 1  # repetitions of the K-fold split with new shuffles (RepeatedStratifiedKFold)
     seed: int = 0  # seeds Python, NumPy and the backend, the folds and --limit
     split: str = "balanced"  # EMNIST split
     limit: int | None = None  # class-stratified subset of the training split
@@ -80,6 +81,8 @@ class RunConfig:
             # Runs from before precision was a setting trained in float32; leaving the default
             # out keeps their digests, so their folders still resume.
             del values["training"]["precision"]
+        if values["repeats"] == 1:  # likewise: one K-fold split is what every older run did
+            del values["repeats"]
         text = json.dumps(values, sort_keys=True) + data_sha256
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 

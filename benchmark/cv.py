@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold
 
 from benchmark import models
 from benchmark.config import RunConfig
@@ -41,9 +41,12 @@ FINAL_EPOCHS_RULE = ("the median over folds of the epoch with the best validatio
                      "(halves rounded up), trained without early stopping")
 
 
-def make_splitter(folds: int, seed: int) -> StratifiedKFold:
-    """Shuffled, seeded stratified folds: the same splits for the same seed and data."""
-    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+def make_splitter(folds: int, seed: int, repeats: int = 1) -> RepeatedStratifiedKFold:
+    """Shuffled, seeded stratified folds, `repeats` times with a new shuffle each time: the same
+    splits for the same seed and data. Folds are numbered 1 .. folds x repeats; the first
+    repetition's are exactly StratifiedKFold(folds, shuffle=True, random_state=seed)'s, the
+    folds of every run made before repetitions existed (tested)."""
+    return RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
 
 
 def check_folds(y: np.ndarray, folds: int) -> None:
@@ -205,7 +208,7 @@ def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
             print(f"resuming {store.run_id}: folds {sorted(done)} already done", file=stream)
         try:
             cross_validate(config, data.x_train, data.y_train,
-                           make_splitter(config.folds, config.seed),
+                           make_splitter(config.folds, config.seed, config.repeats),
                            skip=done, on_fold=store.add_fold, on_epoch=store.add_epoch,
                            stream=stream, final_model_units=0.0 if store.test_done() else 1.0)
             if not store.test_done():

@@ -24,7 +24,8 @@ from benchmark import published, results
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
 BENCH_COMMAND = "emnist-bench bench --arch all --backend all --precision both --peer"
 FIGURES = results.FIGURES  # results/figures/: the report's PNGs, not a run
-ALPHA = 0.05  # a paired t-test p-value under this is called a real difference
+ALPHA = 0.05  # an adjusted p-value (benchmark/paired.py) under this is called a real difference
+P_COLUMNS = ("p_value", "p_plain", "p_adjusted", "ci_low", "ci_high")  # ablations.csv's tests
 VERDICTS = ["baseline", "within noise", "real difference: better", "real difference: worse",
             "no p-value"]
 NO_VERDICT = VERDICTS[-1]
@@ -327,9 +328,23 @@ def baseline_value(factor: str, arch: str, settings: dict) -> str | None:
     return normalise(settings[factor]) if factor in settings else None
 
 
+def interval(low, high) -> str:
+    """A delta's 95% interval as text ("" without one)."""
+    if low is None or high is None or low != low or high != high:
+        return ""
+    return f"[{low:+.4f}, {high:+.4f}]"
+
+
+def verdict_p(row) -> float | None:
+    """The p-value an arm's verdict reads: Benjamini-Hochberg adjusted across the ablation's
+    arms (`p_adjusted`); a table written before that column existed has `p_value` only."""
+    return row["p_adjusted"] if "p_adjusted" in row else row["p_value"]
+
+
 def verdict(p_value, delta) -> str:
-    """Plain words for an arm's paired test against the baseline. Without a p-value (fewer than
-    two shared folds, or the very same difference on every fold) there is no verdict."""
+    """Plain words for an arm's paired test against the baseline (give it verdict_p(row)).
+    Without a p-value (fewer than two shared folds, or the very same difference on every fold)
+    there is no verdict."""
     if p_value is None or p_value != p_value:
         return NO_VERDICT
     if p_value < ALPHA:
@@ -354,11 +369,12 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
     repeated under every factor, its value named, a verdict and, for the official Balanced
     split, the study's number."""
     table = read_csv(ablate_dir / "ablations.csv", dtype={"value": str, "factor": str},
-                     keep_default_na=False, na_values={"val_accuracy_mean": [""],
-                                                       "p_value": [""], "delta": [""]})
+                     keep_default_na=False, na_values={c: [""] for c in (
+                         "val_accuracy_mean", "delta", *P_COLUMNS)})
     if table.empty:
         return table
-    for column in ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta", "p_value"):
+    for column in ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta",
+                   *P_COLUMNS):
         if column in table:
             table[column] = pd.to_numeric(table[column], errors="coerce")
     table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
@@ -374,7 +390,9 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
             rows.append({**row.to_dict(), "factor": factor, "value": value or "baseline",
                          "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
                          "verdict": "baseline" if row["baseline"] else
-                         verdict(row["p_value"], row["delta"]),
+                         verdict(verdict_p(row), row["delta"]),
+                         "collapsed": row.get("collapsed") or "",
+                         "interval": interval(row.get("ci_low"), row.get("ci_high")),
                          "study": published.STUDY_TEST_ACCURACY.get((arch, factor, value or ""))
                          if official else None})
     return pd.DataFrame(rows)

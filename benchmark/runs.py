@@ -48,6 +48,11 @@ def check_budget(args, min_folds: int) -> None:
     if args.folds < min_folds:
         what = "cross-validation" if min_folds > 1 else "a search (1 = one holdout split)"
         raise UsageError(f"--folds must be at least {min_folds} for {what}, got {args.folds}")
+    if getattr(args, "repeats", 1) < 1:
+        raise UsageError(f"--repeats must be at least 1, got {args.repeats}")
+    if getattr(args, "repeats", 1) > 1 and args.folds < 2:
+        raise UsageError("--repeats needs K-fold cross-validation (--folds 2 or more), "
+                         "not one holdout split")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.batch_size is not None and args.batch_size < 1:
@@ -58,6 +63,11 @@ def check_budget(args, min_folds: int) -> None:
         raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(data_module.SPLITS)}")
 
 
+def folds_text(config) -> str:
+    """"5 folds", or "5 folds x 3 repeats"."""
+    return f"{config.folds} folds" + (f" x {config.repeats} repeats" if config.repeats > 1 else "")
+
+
 def resolve_config(args, arch: str, preset: str, sets: list[str]):
     """The RunConfig of the command line (arch, preset, --set, budget, data options)."""
     from benchmark import precision, presets
@@ -66,7 +76,7 @@ def resolve_config(args, arch: str, preset: str, sets: list[str]):
         chosen = precision.resolve(getattr(args, "precision", "auto"), arch,
                                    os.environ["KERAS_BACKEND"])
         return presets.resolve(arch, preset, parse_sets(sets), folds=max(args.folds, 2),
-                               seed=args.seed, split=args.split, limit=args.limit,
+                               repeats=getattr(args, "repeats", 1), seed=args.seed, split=args.split, limit=args.limit,
                                epochs=args.epochs, batch_size=args.batch_size,
                                precision=chosen)
     except ValueError as error:
@@ -151,12 +161,22 @@ def run_cv(args, config, data, backend: str, run_id: str | None) -> dict:
         "kind": "cv", "run": config.to_dict(), "data": data.fingerprint,
         **provenance.stamp(backend), "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
     say(args, f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, "
-        f"{describe_data(data.fingerprint)}, {config.folds} folds x "
+        f"{describe_data(data.fingerprint)}, {folds_text(config)} x "
         f"{config.training.epochs} epochs -> {store.dir}")
     if store.test_done():
         say(args, f"run {run_id} is already complete")
-    return cv.run(config, data, store, progress(args),
-                  save_model=getattr(args, "save_model", False))
+    row = cv.run(config, data, store, progress(args),
+                 save_model=getattr(args, "save_model", False))
+    warn_collapsed(run_id, row)
+    return row
+
+
+def warn_collapsed(name: str, row: dict) -> None:
+    """One line on stderr (--quiet too) for a run that learned nothing (results.collapsed)."""
+    if row.get("collapsed"):
+        print(f"emnist-bench: warning: {name} {row['collapsed']} (CV {row.get('cv_mean'):.4f}): "
+              "it learned nothing at this setting, so its numbers say nothing about the "
+              "factor it changed", file=sys.stderr, flush=True)
 
 
 def config_from_trial(args):
@@ -213,6 +233,7 @@ def tune(args) -> int:
     run_id = args.run_id or f"tune-{config.arch}-{args.tuner}-{backend}-{digest}"
     store = open_store(args, run_id, digest, {
         "kind": "tune", "arch": config.arch, "tuner": args.tuner, "folds": args.folds,
+        "repeats": config.repeats,
         "objective": "mean validation accuracy over the folds", "base": config.to_dict(),
         "space": spaces.describe(config.arch), "data": data.fingerprint,
         **provenance.stamp(backend)})
@@ -295,7 +316,7 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
         "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
         "test": ablation.TEST_NAME, **stamp})
     say(args, f"emnist-bench ablate: {config.arch} on {backend}, "
-        f"{describe_data(data.fingerprint)}, {len(arms)} arms x {config.folds} folds x "
+        f"{describe_data(data.fingerprint)}, {len(arms)} arms x {folds_text(config)} x "
         f"{config.training.epochs} epochs -> {store.dir}")
     return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args))
 
@@ -326,7 +347,8 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
     digest = base.digest(data.fingerprint["sha256"] + "study" + ",".join(factors or []))
     store = open_store(args, f"study-{base.arch}-{backend}-{digest}", digest, {
         "kind": "study", "arch": base.arch, "factors": factors or "all",
-        "budget": {"folds": base.folds, "epochs": args.epochs, "limit": args.limit,
+        "budget": {"folds": base.folds, "repeats": base.repeats, "epochs": args.epochs,
+                   "limit": args.limit,
                    "batch_size": args.batch_size, "seed": args.seed, "split": args.split},
         "base": base.to_dict(), "data": data.fingerprint, **provenance.stamp(backend)})
     say(args, f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "

@@ -262,6 +262,8 @@ def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
         diffs = [getattr(row, f"fold_{k}") - table.loc[0, f"fold_{k}"] for k in (1, 2, 3)]
         assert row.delta == pytest.approx(np.mean(diffs))
         assert 0 <= row.p_value <= 1 and 0 <= row.test_accuracy <= 1
+        assert row.p_value >= row.p_plain  # the correction only widens the variance
+        assert row.p_adjusted >= row.p_value and row.ci_low <= row.delta <= row.ci_high
     # A second ablation over another factor reuses the trained baseline folder.
     baseline_folds = (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text()
     ablation.run_arms(ablation.plan(base, ["batch_norm"]), tiny, tmp_path / "abl", {}, None)
@@ -277,12 +279,14 @@ def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
     twin = dict(arms[0], id="twin", factor="twin", baseline=False)
     table = ablation.run_arms([arms[0], twin], tiny, tmp_path / "abl", {}, None)
     assert table.loc[1, "delta"] == 0 and pd.isna(table.loc[1, "p_value"])
+    assert pd.isna(table.loc[1, "p_adjusted"]) and pd.isna(table.loc[1, "p_plain"])
     folds = pd.Series(table.loc[1, ["fold_1", "fold_2"]].to_numpy(float), index=[1, 2])
-    test = paired.compare(folds, folds.copy())  # what the report's claims use
+    test = paired.compare(folds, folds.copy(), 2)  # what the report's claims use
     assert test["delta"] == 0 and test["p_value"] is None
-    assert readers.verdict(table.loc[1, "p_value"], 0.0) == readers.NO_VERDICT  # the app
-    assert report.claim_verdict(test, 1).startswith("no difference")  # the report's claims
-    shifted = paired.compare(folds + 0.01, folds)  # the same difference on every fold
+    assert readers.verdict(readers.verdict_p(table.loc[1]), 0.0) == readers.NO_VERDICT  # app
+    judged = report.judge([{"ours": "", "verdict": "", "_test": test}])  # the report's claims
+    assert judged[0]["verdict"].startswith("no difference")
+    shifted = paired.compare(folds + 0.01, folds, 2)  # the same difference on every fold
     assert shifted["delta"] == pytest.approx(0.01) and shifted["p_value"] is None
 
 

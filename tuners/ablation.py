@@ -6,9 +6,12 @@ folds (the same splitter seed, the same per-fold weight seeds), then trained onc
 training split and evaluated on the test split (benchmark.cv.run). The baseline is trained
 once and shared by every factor.
 
-`delta` is the mean over folds of (arm - baseline) validation accuracy on the same fold;
-`p_value` is a two-sided paired t-test of those per-fold pairs (scipy.stats.ttest_rel). With 5
-folds a p-value under 0.05 needs a difference that is consistent fold after fold; the report's
+`delta` is the mean over folds of (arm - baseline) validation accuracy on the same fold, with
+its 95% interval (`ci_low`, `ci_high`); `p_value` is the corrected resampled t-test of those
+per-fold pairs (benchmark/paired.py: the folds' training sets overlap, which the plain paired
+t-test ignores; its p-value is kept as `p_plain`), and `p_adjusted` the Benjamini-Hochberg
+adjustment of `p_value` across the ablation's arms, which the verdicts read. With 5 folds a
+difference must be large and consistent fold after fold to be called real; the report's
 tenth-of-a-point differences usually are not.
 
 Each arm is an ordinary run folder under results/<run-id>/arms/<arm-id>/, so an interrupted
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -78,7 +82,11 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
                 print(f"arm {number}/{len(arms)}: {what}  ({clock.text()})", file=stream,
                       flush=True)
             try:
-                cv.run(config, data, store, stream)
+                row = cv.run(config, data, store, stream)
+                if row.get("collapsed"):
+                    print(f"emnist-bench: warning: arm {arm['id']} {row['collapsed']} (CV "
+                          f"{row['cv_mean']:.4f}): its delta says nothing about "
+                          f"{arm['factor']} alone", file=sys.stderr, flush=True)
             except TrainingDiverged as error:  # recorded in the arm's failure.json; go on
                 if stream is not None:
                     print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)
@@ -89,12 +97,14 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
 
 
 def summarise(arms: list[dict], root: Path) -> pd.DataFrame:
-    """ablations.csv from the arms' folders: one row per arm with delta and paired p-value."""
+    """ablations.csv from the arms' folders: one row per arm with delta, its interval and the
+    paired test's p-values (corrected, plain, and adjusted across the arms)."""
     def folds_of(arm):
         table = results.RunStore(root, arm["id"]).read_table("folds.csv")
         return table.set_index("fold")["val_accuracy"].sort_index() if not table.empty else None
 
     base = folds_of(arms[0])
+    k = (results.RunStore(root, arms[0]["id"]).read_config().get("run") or {}).get("folds", 5)
     rows = []
     for arm in arms:
         store = results.RunStore(root, arm["id"])
@@ -106,17 +116,36 @@ def summarise(arms: list[dict], root: Path) -> pd.DataFrame:
                "arm": arm["id"], "status": status, "reason": failure or "",
                "folds": 0 if accs is None else len(accs),
                "val_accuracy_mean": None, "val_accuracy_std": None,
-               "test_accuracy": test.get("accuracy"), "delta": None, "p_value": None,
+               "test_accuracy": test.get("accuracy"), "collapsed": "", "delta": None, "ci_low": None,
+               "ci_high": None, "p_value": None, "p_plain": None, "p_adjusted": None,
                "test": TEST_NAME}
         if accs is not None:
             row["val_accuracy_mean"] = float(accs.mean())
+            row["collapsed"] = results.index_row(store)["collapsed"]
             row["val_accuracy_std"] = float(accs.std(ddof=1)) if len(accs) > 1 else None
             for fold, acc in accs.items():
                 row[f"fold_{fold}"] = float(acc)
             if base is not None:
-                test = paired.compare(accs, base)
+                test = paired.compare(accs, base, k)
                 row["delta"] = test["delta"]
                 if not arm["baseline"]:
-                    row["p_value"] = test["p_value"]
+                    row.update({key: test[key]
+                                for key in ("ci_low", "ci_high", "p_value", "p_plain")})
         rows.append(row)
+    adjusted = paired.adjust([row["p_value"] for row in rows])
+    for row, p in zip(rows, adjusted, strict=True):
+        row["p_adjusted"] = p
     return pd.DataFrame(rows)
+
+
+def resummarise(run_dir: Path) -> pd.DataFrame:
+    """Rewrite an ablation's ablations.csv from its arms' stored folds (the arms as the table
+    lists them), e.g. after the paired test changed; nothing is trained."""
+    table = pd.read_csv(Path(run_dir) / "ablations.csv", dtype={"value": str},
+                        keep_default_na=False)
+    arms = [{"factor": r["factor"], "value": r["value"],
+             "baseline": str(r["baseline"]).lower() == "true", "id": r["arm"]}
+            for _, r in table.iterrows()]
+    table = summarise(arms, Path(run_dir) / "arms")
+    results.write_csv(Path(run_dir) / "ablations.csv", table)
+    return table

@@ -88,13 +88,13 @@ def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int) -> keras_
     raise ValueError(f"unknown tuner {name!r}; choose from {', '.join(TUNERS)}")
 
 
-def make_splitter(folds: int, seed: int):
-    """K stratified folds, or (folds == 1) one stratified 80/20 holdout split, for speed."""
+def make_splitter(folds: int, seed: int, repeats: int = 1):
+    """K stratified folds (repeated), or (folds == 1) one stratified 80/20 holdout split."""
     if folds == 1:
         from sklearn.model_selection import StratifiedShuffleSplit
 
         return StratifiedShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
-    return cv.make_splitter(folds, seed)
+    return cv.make_splitter(folds, seed, repeats)
 
 
 def rss_mb() -> float:
@@ -119,7 +119,8 @@ class CVTuner(base_tuner.BaseTuner):
         oracle: a stock KerasTuner oracle (see make_oracle).
         hypermodel: an EmnistHyperModel.
         data: the dataset; trials train and validate on its training split only.
-        folds: K (1 = holdout).
+        folds: K (1 = holdout); the base configuration's `repeats` repeats the K folds, and a
+            trial's score is the mean over all of them.
         run_dir: results/<run-id>; KerasTuner's project lives in run_dir/keras_tuner.
         stream: where progress lines go (None: silent).
         max_growth_mb: raise MemoryBudgetReached after a trial once resident memory has grown
@@ -132,7 +133,7 @@ class CVTuner(base_tuner.BaseTuner):
             super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
                              project_name=PROJECT, overwrite=False, **kwargs)
         self.data, self.folds, self.run_dir, self.stream = data, folds, Path(run_dir), stream
-        self.splitter = make_splitter(folds, hypermodel.base.seed)
+        self.splitter = make_splitter(folds, hypermodel.base.seed, hypermodel.base.repeats)
         self.max_growth_mb = max_growth_mb
         self._rss_after_first: float | None = None
         # Trials found finished (a resumed search) count as done, not as time spent, in the ETA.

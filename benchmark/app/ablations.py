@@ -47,10 +47,13 @@ def page(catalog: readers.Catalog) -> None:
         return
     data_caption(study)
     st.caption(f"Each dot is one fold's validation accuracy; the tick and bar are the mean ± std. "
-               f"The verdict is a paired t-test of the arm's folds against the baseline's on the "
-               f"same folds: p < {readers.ALPHA} is a real difference, anything else is within "
-               f"fold-to-fold noise (no p-value: fewer than two folds, or the very same "
-               f"difference on every fold).")
+               f"The verdict is a paired test of the arm's folds against the baseline's on the "
+               f"same folds: the corrected resampled t-test (the folds' training sets overlap, "
+               f"which the plain t-test ignores; its p is shown too), its p-value adjusted for "
+               f"the number of arms (Benjamini-Hochberg). Adjusted p < {readers.ALPHA} is a real "
+               f"difference, anything else is within fold-to-fold noise (no p-value: fewer than "
+               f"two folds, or the very same difference on every fold). The interval is the "
+               f"95% interval of delta from the same corrected variance.")
     folds = readers.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
         rows = table[table["factor"] == factor]
@@ -59,13 +62,16 @@ def page(catalog: readers.Catalog) -> None:
         if study["official"] and note:
             st.caption(f"{published.STUDY_LABEL}: {note}.")
         chart(ablation_chart(rows, folds[folds["factor"] == factor]))
-        columns = ["label", "folds", "val_accuracy_mean", "val_accuracy_std", "delta", "p_value",
-                   "verdict", "test_accuracy"]
+        columns = ["label", "folds", "val_accuracy_mean", "val_accuracy_std", "delta", "interval",
+                   "p_value", "p_adjusted", "p_plain", "verdict", "collapsed", "test_accuracy"]
         config = {"label": "value",
                   "val_accuracy_mean": st.column_config.NumberColumn("CV mean", format="%.4f"),
                   "val_accuracy_std": st.column_config.NumberColumn("CV std", format="%.4f"),
                   "delta": st.column_config.NumberColumn("delta", format="%+.4f"),
-                  "p_value": st.column_config.NumberColumn("p", format="%.3f"),
+                  "interval": "delta's 95% interval",
+                  "p_value": st.column_config.NumberColumn("p (corrected)", format="%.3f"),
+                  "p_adjusted": st.column_config.NumberColumn("p (adjusted)", format="%.3f"),
+                  "p_plain": st.column_config.NumberColumn("p (plain t)", format="%.3f"),
                   "test_accuracy": st.column_config.NumberColumn("test (ours)", format="%.4f")}
         if study["official"]:
             columns.append("study")
@@ -94,5 +100,6 @@ def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
             x="val_accuracy_mean:Q",
             tooltip=["label", alt.Tooltip("val_accuracy_mean:Q", format=".4f"),
                      alt.Tooltip("delta:Q", format="+.4f"), alt.Tooltip("p_value:Q", format=".3f"),
+                     alt.Tooltip("interval:N", title="delta's 95% interval"),
                      "verdict"]),
     ).properties(height=120 + 40 * len(rows))  # the axis and legend included

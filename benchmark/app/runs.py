@@ -28,11 +28,15 @@ def page(catalog: readers.Catalog) -> None:
             table, hide_index=True,
             column_order=["run_id", "arch", "preset", "backend", "precision", "data", "cv",
                           "test_accuracy", "epochs", "folds_text", "seconds", "status",
-                          "created"],
+                          "collapsed", "created"],
             column_config={
                 "run_id": "run", "cv": st.column_config.TextColumn("CV mean ± std"),
                 "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
-                "folds_text": "folds", "seconds": st.column_config.NumberColumn(
+                "folds_text": "folds",
+                "collapsed": st.column_config.TextColumn(
+                    "collapsed", help="learned nothing: chance-level accuracy or an exploded "
+                    "loss, so its numbers say nothing about its settings"),
+                "seconds": st.column_config.NumberColumn(
                     "wall time (s)", format="%.1f")})
         compare_runs(catalog)
     if catalog.searches or catalog.ablations:
