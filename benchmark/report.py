@@ -331,8 +331,11 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
         "arch": runs["arch"].map(label).to_numpy(), "preset": runs["preset"].to_numpy(),
         "backend": runs["backend"].to_numpy(), "data": runs["data"].to_numpy(),
         "budget": runs["budget"].to_numpy(),
-        "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in
-                                     zip(runs["cv_mean"], runs["cv_std"], strict=True)],
+        "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" + (f" ({c})" if isinstance(c, str)
+                                                                  and c else "")
+                                     for m, s, c in zip(runs["cv_mean"], runs["cv_std"],
+                                                        runs.get("collapsed", [""] * len(runs)),
+                                                        strict=True)],
         "test accuracy": runs["test_accuracy"].map(fmt).to_numpy(),
         "minutes": (runs["seconds"] / 60).map(lambda v: fmt(v, ".1f")).to_numpy()})
 
