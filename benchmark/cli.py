@@ -23,6 +23,17 @@ from benchmark.arguments import OneLineParser, UsageError, non_negative, positiv
 from benchmark.backends import BACKENDS
 
 
+def add_budget_options(parser: argparse.ArgumentParser, *, folds: str = "default: 5",
+                       epochs: str, batch: str = "default: 128") -> None:
+    """--folds, --repeats, --epochs and --batch-size: the budget of cv, tune, ablate, study."""
+    parser.add_argument("--folds", type=int, default=5, help=folds)
+    parser.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
+                        "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for "
+                        "the paired tests (default: 1)")
+    parser.add_argument("--epochs", type=int, help=epochs)
+    parser.add_argument("--batch-size", type=int, help=batch)
+
+
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that reads EMNIST and trains."""
     parser.add_argument("--data-dir", help="folder with NIST's emnist-<split>-* files "
@@ -36,9 +47,10 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     from benchmark.precision import CHOICES as PRECISION_CHOICES  # no Keras import
 
     parser.add_argument("--precision", default="auto", choices=PRECISION_CHOICES,
-                        help="auto (default) = mixed_bfloat16 for the CNN and ResNet on tensorflow "
-                        "and torch where the CPU has native bf16, else float32; the run records "
-                        "which")
+                        help="auto (default) = on a GPU what its tensor cores do fast "
+                        "(mixed_bfloat16 from Ampere on, else mixed_float16); on a CPU "
+                        "mixed_bfloat16 for the CNN and ResNet on tensorflow and torch where it "
+                        "has native bf16, else float32; the run records which and the device")
     parser.add_argument("--quiet", action="store_true",
                         help="print no progress (bars, epochs, folds, ETAs); results and exit "
                         "codes are the same")
@@ -52,12 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv = commands.add_parser("cv", help="k-fold cross-validation, then one test evaluation")
     cv.add_argument("--arch", help=arches)
     cv.add_argument("--preset", default="baseline", help="baseline or best (default: baseline)")
-    cv.add_argument("--folds", type=int, default=5, help="number of folds, at least 2 (default: 5)")
-    cv.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
-                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
-                    "paired tests (default: 1)")
-    cv.add_argument("--epochs", type=int, help="epochs per fold (default: the preset's)")
-    cv.add_argument("--batch-size", type=int, help="default: the preset's (128)")
+    add_budget_options(cv, folds="number of folds, at least 2 (default: 5)",
+                       epochs="epochs per fold (default: the preset's)",
+                       batch="default: the preset's (128)")
     cv.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override one setting, e.g. learning_rate=0.01 or kernels=5,5,3")
     cv.add_argument("--run-id", help="results folder name; rerun with the same id to resume "
@@ -73,13 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--arch", required=True, help=arches)
     tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband", "grid"))
     tune.add_argument("--max-trials", type=int, default=10, help="default: 10 (not hyperband)")
-    tune.add_argument("--folds", type=int, default=5, help="folds per trial; 1 = one holdout split")
-    tune.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
-                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
-                    "paired tests (default: 1)")
-    tune.add_argument("--epochs", type=int, help="epochs per fold (hyperband: the maximum); "
-                      "default: the baseline's")
-    tune.add_argument("--batch-size", type=int, help="default: 128")
+    add_budget_options(tune, folds="folds per trial; 1 = one holdout split (default: 5)",
+                       epochs="epochs per fold (hyperband: the maximum); default: the "
+                       "baseline's")
     tune.add_argument("--run-id", help="default: derived from the search, so a rerun resumes")
     tune.add_argument("--max-memory-growth", type=int, default=1024, metavar="MB",
                       help="restart the process between trials (resuming) once it has grown by "
@@ -93,12 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "with paired tests")
     ablate.add_argument("--arch", required=True, help=arches)
     ablate.add_argument("--factors", help="comma-separated hyperparameters (default: all)")
-    ablate.add_argument("--folds", type=int, default=5, help="default: 5")
-    ablate.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
-                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
-                    "paired tests (default: 1)")
-    ablate.add_argument("--epochs", type=int, help="default: the baseline's")
-    ablate.add_argument("--batch-size", type=int, help="default: 128")
+    add_budget_options(ablate, epochs="epochs per fold (default: the baseline's)")
     ablate.add_argument("--run-id", help="default: derived from the baseline, so a rerun resumes")
     add_data_options(ablate)
 
@@ -106,12 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "through CV + test, then the ablation of every factor")
     study.add_argument("--arch", required=True, help=f"{arches} or all")
     study.add_argument("--factors", help="comma-separated factors to ablate (default: all)")
-    study.add_argument("--folds", type=int, default=5, help="default: 5")
-    study.add_argument("--repeats", type=int, default=1, help="repeat the K folds with new "
-                    "shuffles R times (RepeatedStratifiedKFold): R x K scores per arm for the "
-                    "paired tests (default: 1)")
-    study.add_argument("--epochs", type=int, help="epochs per fold (default: each preset's)")
-    study.add_argument("--batch-size", type=int, help="default: 128")
+    add_budget_options(study, epochs="epochs per fold (default: each preset's)")
     add_data_options(study)
 
     report = commands.add_parser("report", help="write results/REPORT.md and its figures "
