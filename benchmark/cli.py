@@ -52,8 +52,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                         "mixed_bfloat16 for the CNN and ResNet on tensorflow and torch where it "
                         "has native bf16, else float32; the run records which and the device")
     parser.add_argument("--quiet", action="store_true",
-                        help="print no progress (bars, epochs, folds, ETAs); results and exit "
-                        "codes are the same")
+                        help="print no progress (bars, epochs, folds, ETAs); results, "
+                        "warnings and exit codes are the same")
 
 
 def build_parser() -> argparse.ArgumentParser:
