@@ -18,12 +18,12 @@ Validation and test images are never augmented.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import keras
 import numpy as np
 
+from benchmark.backends import installed
 from benchmark.config import TrainConfig
 
 PIPELINES = ("tf.data", "numpy")
@@ -33,10 +33,7 @@ FASTER = {"tensorflow": "tf.data", "jax": "numpy", "torch": "numpy"}
 
 
 def tensorflow_installed() -> bool:
-    try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):
-        return False
+    return installed("tensorflow")
 
 
 def pipeline(backend: str) -> str:

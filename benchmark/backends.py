@@ -13,6 +13,14 @@ from benchmark.arguments import UsageError
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def installed(module: str) -> bool:
+    """Whether `module` can be imported here (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that is missing, or half-imported
+        return False
+
+
 def choose_backend(name: str | None) -> str:
     """Set KERAS_BACKEND before Keras is imported; refuse a switch once it has been."""
     backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
@@ -27,7 +35,7 @@ def choose_backend(name: str | None) -> str:
     with native_stderr_silenced():
         # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL. Keras's data adapters and
         # tensorflow-datasets import TensorFlow on every backend sooner or later, so do it here.
-        if importlib.util.find_spec("tensorflow") is not None:
+        if installed("tensorflow"):
             import tensorflow  # noqa: F401
         import keras  # noqa: F401
     # tf.function retracing notices between folds are expected (one new model per fold).

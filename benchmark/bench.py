@@ -24,7 +24,6 @@ Rows are appended to `<results>/bench.csv` (see results/README.md for the column
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -37,7 +36,7 @@ from pathlib import Path
 
 from benchmark import architectures, workers
 from benchmark.arguments import positive
-from benchmark.backends import BACKENDS
+from benchmark.backends import BACKENDS, installed
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto", "both")
 COMPUTE_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
@@ -52,7 +51,8 @@ SEED = 0
 COLUMNS = [
     "bench_id", "created", "arch", "preset", "backend", "precision", "compute_dtype",
     "batch_size", "images_per_second", "ms_per_step", "epoch_seconds", "vs_peer",
-    "peak_memory_mb", "peak_device_memory_mb", "params", "forward_flops", "train_flops", "gflops_per_second",
+    "peak_memory_mb", "peak_device_memory_mb", "params", "forward_flops", "train_flops",
+    "gflops_per_second",
     "steps", "timed_seconds", "warmup_seconds", "first_step_seconds", "threads", "other_cpu",
     "keras_version", "framework_version", "cpu", "cores", "memory_gib", "platform",
     "accelerator", "code_version", "command",
@@ -117,10 +117,6 @@ def resolve_precisions(name: str) -> list[str]:
     if name == "both":
         return ["float32", "mixed_bfloat16"]
     return [name]
-
-
-def installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 def resolve_backends(name: str | None) -> tuple[list[str], list[str]]:
@@ -190,6 +186,7 @@ def run(args) -> int:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     budget = {"batch_size": args.batch_size, "seconds": args.seconds,
               "warmup_seconds": args.warmup_seconds, "steps": args.steps, "seed": SEED}
+
     def sides(arch: str) -> list[tuple[str, str]]:  # the peer first, where the arch has one
         peer = [("peer", PEER)] if args.peer and architectures.get(arch).peer else []
         return peer + [("keras", b) for b in backends]

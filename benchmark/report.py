@@ -170,12 +170,12 @@ def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
 
 
 def arm_collapsed(ablation: dict, arm: str) -> str:
-    """"collapsed: ..." for an arm that learned nothing (results.collapsed), else ""."""
-    arm_dir = ablation["path"] / "arms" / arm
-    try:
-        return results.index_row(results.RunStore(arm_dir.parent, arm))["collapsed"]
-    except (OSError, ValueError, KeyError):
+    """"collapsed: ..." for an arm that learned nothing, as its ablations.csv row says, else ""."""
+    table = readers.read_csv(ablation["path"] / "ablations.csv", keep_default_na=False)
+    if "collapsed" not in table or "arm" not in table:
         return ""
+    rows = table.loc[table["arm"] == arm, "collapsed"]
+    return str(rows.iloc[0]) if len(rows) else ""
 
 
 # ------------------------------------------------------------------------- figures
