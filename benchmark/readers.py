@@ -377,6 +377,8 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
                    *P_COLUMNS):
         if column in table:
             table[column] = pd.to_numeric(table[column], errors="coerce")
+        elif column in ("ci_low", "ci_high"):  # summarised before the intervals existed
+            table[column] = float("nan")
     table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
     arch = str(config.get("arch"))
     official = is_official(config.get("data") or {})

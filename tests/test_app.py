@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from benchmark import published, readers
+from benchmark.app import ablations
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
@@ -92,6 +93,24 @@ def test_ablation_has_a_verdict_per_arm_and_marks_the_baseline(monkeypatch, app_
     assert (table["verdict"] == "baseline").sum() == 1
     assert "study" not in at.dataframe[0].proto.column_order  # not the official split
     assert "not official" in texts(at) and "not EMNIST Balanced results" in texts(at)
+
+
+def test_ablation_draws_each_arms_interval_around_its_delta(monkeypatch, app_results):  # noqa: F811
+    at = open_app(monkeypatch, app_results, "Ablations")
+    arms = at.dataframe[0].value
+    arms = arms[arms["verdict"] != "baseline"]
+    drawn = json.loads(charts(at)[1].proto.spec)  # the page's second chart, under the dots
+    marks = [layer["mark"]["type"] for layer in drawn["layer"]]
+    assert marks == ["rule", "rule", "point"]  # zero, the interval, delta
+    interval = drawn["layer"][1]["encoding"]
+    assert interval["x"]["field"] == "ci_low" and interval["x2"]["field"] == "ci_high"
+    folder = app_results / "ablate-mlp"
+    table = readers.read_ablation(folder, readers.read_json(folder / "config.json"))
+    rows = [row for data in ablations.delta_chart(table).to_dict()["datasets"].values()
+            for row in data if "label" in row]
+    assert sorted(r["label"] for r in rows) == sorted(arms["label"])
+    for row in rows:
+        assert row["ci_low"] <= row["delta"] <= row["ci_high"]
 
 
 def test_misclassified_filters_by_true_class_and_pair(monkeypatch, app_results):  # noqa: F811

@@ -53,7 +53,8 @@ def page(catalog: readers.Catalog) -> None:
                f"the number of arms (Benjamini-Hochberg). Adjusted p < {readers.ALPHA} is a real "
                f"difference, anything else is within fold-to-fold noise (no p-value: fewer than "
                f"two folds, or the very same difference on every fold). The interval is the "
-               f"95% interval of delta from the same corrected variance.")
+               f"95% interval of delta from the same corrected variance; the second chart "
+               f"draws it (an interval that crosses zero is no evidence of a difference).")
     folds = readers.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
         rows = table[table["factor"] == factor]
@@ -62,6 +63,8 @@ def page(catalog: readers.Catalog) -> None:
         if study["official"] and note:
             st.caption(f"{published.STUDY_LABEL}: {note}.")
         chart(ablation_chart(rows, folds[folds["factor"] == factor]))
+        if rows["ci_low"].notna().any():
+            chart(delta_chart(rows))
         columns = ["label", "folds", "val_accuracy_mean", "val_accuracy_std", "delta", "interval",
                    "p_value", "p_adjusted", "p_plain", "verdict", "collapsed", "test_accuracy"]
         config = {"label": "value",
@@ -103,3 +106,24 @@ def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
                      alt.Tooltip("interval:N", title="delta's 95% interval"),
                      "verdict"]),
     ).properties(height=120 + 40 * len(rows))  # the axis and legend included
+
+
+def delta_chart(rows: pd.DataFrame) -> alt.LayerChart:
+    """Each arm's delta against the baseline as a point on its 95% interval, zero marked."""
+    arms = rows[rows["ci_low"].notna()]
+    colour = alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
+                                                    range=list(VERDICT_COLOURS.values())),
+                       legend=None)
+    y = alt.Y("label:N", sort=arms["label"].tolist(), title=None)
+    base = alt.Chart(arms).encode(y=y, color=colour)
+    tooltip = ["label", alt.Tooltip("delta:Q", format="+.4f"),
+               alt.Tooltip("interval:N", title="delta's 95% interval"),
+               alt.Tooltip("p_adjusted:Q", title="p (adjusted)", format=".3f"), "verdict"]
+    return alt.layer(
+        alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 4], color="#666")
+        .encode(x="zero:Q"),
+        base.mark_rule(size=3).encode(
+            x=alt.X("ci_low:Q", title="delta against the baseline, same folds (95% interval)"),
+            x2="ci_high:Q", tooltip=tooltip),
+        base.mark_point(size=80, filled=True).encode(x="delta:Q", tooltip=tooltip),
+    ).properties(height=60 + 30 * len(arms))
