@@ -12,6 +12,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +47,7 @@ def serve(argv: list[str], measure: Callable[[dict], dict], command: str) -> int
               f"run `emnist-bench {command}` instead", file=sys.stderr)
         return 2
     spec = json.loads(argv[1])
+    exit_with_parent()
     try:
         record = measure(spec)
     except Exception as error:  # the parent reports it in one line and goes on
@@ -52,3 +55,16 @@ def serve(argv: list[str], measure: Callable[[dict], dict], command: str) -> int
         record = {"error": f"{type(error).__name__}: {error}".splitlines()[0]}
     Path(spec["out"]).write_text(json.dumps(record))
     return 1 if "error" in record else 0
+
+
+def exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """End this worker as soon as its parent is gone (killed, or stopped with SIGTERM, which
+    a child does not receive), rather than measuring on as an orphan that skews the machine."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
