@@ -53,7 +53,8 @@ COLUMNS = [
     "batch_size", "images_per_second", "ms_per_step", "epoch_seconds", "vs_peer",
     "peak_memory_mb", "peak_device_memory_mb", "params", "forward_flops", "train_flops",
     "gflops_per_second",
-    "steps", "timed_seconds", "warmup_seconds", "first_step_seconds", "threads", "other_cpu",
+    "steps", "timed_seconds", "warmup_seconds", "first_step_seconds", "threads", "settings",
+    "other_cpu",
     "keras_version", "framework_version", "cpu", "cores", "memory_gib", "platform",
     "accelerator", "code_version", "command",
 ]
@@ -269,6 +270,7 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     new = pd.DataFrame(rows, columns=COLUMNS)
     if path.exists():
         new = pd.concat([pd.read_csv(path), new], ignore_index=True)
+        new = new[COLUMNS + [c for c in new if c not in COLUMNS]]  # older files lack new columns
     results.write_csv(path, new)
 
 
@@ -581,7 +583,8 @@ def measure(spec: dict) -> dict:
     record.update(kind=spec["kind"], peak_memory_mb=peak_memory_mb())
     from benchmark import provenance
 
-    record.update(machine=provenance.machine(), versions=provenance.versions())
+    record.update(machine=provenance.machine(), versions=provenance.versions(),
+                  settings=provenance.settings_text(provenance.settings()))
     return record
 
 

@@ -11,6 +11,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+# The environment variables that change how a backend computes on a CPU (kernels, fusions,
+# threads): recorded where set, so two figures made with different settings are told apart.
+SETTINGS = ("XLA_FLAGS", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS",
+            "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "ONEDNN_MAX_CPU_ISA")
 PACKAGES = ("emnist-bench", "keras", "keras-tuner", "tensorflow-cpu", "tensorflow",
             "tensorflow-datasets", "jax", "jaxlib", "torch", "numpy", "pandas", "scikit-learn")
 
@@ -49,6 +53,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def settings() -> dict[str, str]:
+    """The SETTINGS this process runs with (only those set)."""
+    return {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
+
+
+def settings_text(found: dict[str, str]) -> str:
+    """`settings()` as one bench.csv cell: "NAME=value; NAME=value", "" for none."""
+    return "; ".join(f"{name}={value}" for name, value in found.items())
+
+
 def machine() -> dict:
     """A short description of the machine: CPU, cores, memory, OS."""
     import psutil
@@ -74,6 +88,6 @@ def stamp(backend: str) -> dict:
     return {"backend": backend, "device": devices.current(backend).to_dict(),
             "batch_norm": fused_batch_norm.kernel(backend),
             "augmentation": augmentation.pipeline(backend),
-            "versions": versions(), "code_version": code_version(),
+            "settings": settings(), "versions": versions(), "code_version": code_version(),
             "machine": machine(), "command": "emnist-bench " + " ".join(sys.argv[1:]),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -121,9 +121,10 @@ def check_records(records: list[dict], csv_path, backends: set[str]) -> pd.DataF
     return table
 
 
-def test_bench_current_backend_with_peer(capsys, tmp_path):
+def test_bench_current_backend_with_peer(capsys, tmp_path, monkeypatch):
     """Keras on this process's backend plus the plain-PyTorch peer, each in its own worker."""
     pytest.importorskip("torch")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")  # oneDNN's default: recorded, no effect
     code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", BACKEND, "--peer", *TINY,
                                "--json", "--results-dir", str(tmp_path))
     assert code == 0, err
@@ -133,10 +134,16 @@ def test_bench_current_backend_with_peer(capsys, tmp_path):
     keras_row = next(r for r in records if r["backend"] == BACKEND)
     assert keras_row["vs_peer"] > 0 and keras_row["params"] == 140_719
     assert f"mlp with Keras on {BACKEND}" in err  # progress lines go to stderr
+    assert all("ONEDNN_MAX_CPU_ISA=ALL" in r["settings"] for r in records)  # each worker's
 
-    # A second invocation appends to bench.csv; rows already there are kept.
+    # A second invocation appends to bench.csv; rows already there are kept, and a file
+    # written before a column existed gains it, the columns in the order of COLUMNS.
+    older = pd.read_csv(tmp_path / "bench.csv").drop(columns=["settings"])
+    older.to_csv(tmp_path / "bench.csv", index=False)
     bench.append_rows(tmp_path / "bench.csv", records)
-    assert len(pd.read_csv(tmp_path / "bench.csv")) == 2 * len(records)
+    both = pd.read_csv(tmp_path / "bench.csv")
+    assert len(both) == 2 * len(records) and list(both.columns) == bench.COLUMNS
+    assert both["settings"].isna().sum() == len(records)
 
 
 @pytest.mark.slow
