@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.any_backend  # the same on every backend: run in one pass
 PARENT = """
 import sys
 from pathlib import Path
