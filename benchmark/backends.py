@@ -11,10 +11,9 @@ import sys
 from benchmark.arguments import UsageError
 
 BACKENDS = ("tensorflow", "jax", "torch")
-# Environment settings the suite starts a backend with unless the user set them (README,
-# "Speed defaults"). TensorFlow turns its oneDNN kernels on by itself only on CPUs with
-# AVX512_VNNI, AVX512_BF16 or AMX; on an AVX2-only EPYC its CNN trained at 444 to 569 images/s
-# without them and 983 to 1,095 with them, in one session.
+# Environment settings the suite starts a backend with unless the user set them. TensorFlow
+# turns its oneDNN kernels on by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX; the
+# README ("CPU settings the suite sets") has the figures that made this the default.
 CPU_DEFAULTS = {"TF_ENABLE_ONEDNN_OPTS": "1"}
 
 
@@ -49,14 +48,12 @@ def choose_backend(name: str | None) -> str:
     return backend
 
 
-def apply_cpu_defaults() -> dict[str, str]:
+def apply_cpu_defaults() -> None:
     """Set each CPU_DEFAULTS variable the user has not set, while TensorFlow is not imported
-    yet (it reads them once); return those set here. Results record them (`settings`)."""
-    if "tensorflow" in sys.modules:
-        return {}
-    added = {name: value for name, value in CPU_DEFAULTS.items() if name not in os.environ}
-    os.environ.update(added)
-    return added
+    yet (it reads them once). Results record what ran (provenance.settings)."""
+    if "tensorflow" not in sys.modules:
+        for name, value in CPU_DEFAULTS.items():
+            os.environ.setdefault(name, value)
 
 
 @contextlib.contextmanager

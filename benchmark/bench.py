@@ -584,7 +584,7 @@ def measure(spec: dict) -> dict:
     from benchmark import provenance
 
     record.update(machine=provenance.machine(), versions=provenance.versions(),
-                  settings=provenance.settings_text(provenance.settings()))
+                  settings=provenance.settings_text())
     return record
 
 

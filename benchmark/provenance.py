@@ -58,9 +58,9 @@ def settings() -> dict[str, str]:
     return {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
 
 
-def settings_text(found: dict[str, str]) -> str:
+def settings_text() -> str:
     """`settings()` as one bench.csv cell: "NAME=value; NAME=value", "" for none."""
-    return "; ".join(f"{name}={value}" for name, value in found.items())
+    return "; ".join(f"{name}={value}" for name, value in settings().items())
 
 
 def machine() -> dict:

@@ -159,7 +159,8 @@ def ablations_by_arch(root: Path, catalog: readers.Catalog) -> dict[str, list[di
         key = (readers.is_official(config.get("data") or {}), n_train, summary["arms"],
                str(summary.get("created")))
         found.setdefault(summary["arch"], []).append(
-            {"key": key, "id": summary["id"], "path": path, "config": config})
+            {"key": key, "id": summary["id"], "path": path, "config": config,
+             "collapsed": collapsed_arms(path)})
     return {arch: sorted(items, key=lambda a: a["key"], reverse=True)
             for arch, items in found.items()}
 
@@ -169,13 +170,13 @@ def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
     return fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
 
 
-def arm_collapsed(ablation: dict, arm: str) -> str:
-    """"collapsed: ..." for an arm that learned nothing, as its ablations.csv row says, else ""."""
-    table = readers.read_csv(ablation["path"] / "ablations.csv", keep_default_na=False)
+def collapsed_arms(ablate_dir: Path) -> dict[str, str]:
+    """Arm -> "collapsed: ..." for the arms that learned nothing, as ablations.csv says."""
+    table = readers.read_csv(ablate_dir / "ablations.csv", keep_default_na=False)
     if "collapsed" not in table or "arm" not in table:
-        return ""
-    rows = table.loc[table["arm"] == arm, "collapsed"]
-    return str(rows.iloc[0]) if len(rows) else ""
+        return {}
+    return {arm: str(why) for arm, why in zip(table["arm"], table["collapsed"], strict=True)
+            if why}
 
 
 # ------------------------------------------------------------------------- figures
@@ -549,7 +550,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
         data = readers.data_label(found["config"].get("data") or {})
         # An arm that learned nothing: its delta is not about the factor alone (said beside
         # the verdict, which judge() writes).
-        broken = [f"{arm} {why}" for arm in (a, b) if (why := arm_collapsed(found, arm))]
+        broken = [f"{arm} {why}" for arm in (a, b) if (why := found["collapsed"].get(arm))]
         rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
                      "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
                              f"(Δ {fmt(test['delta'], '+.4f')}, 95% "

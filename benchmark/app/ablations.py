@@ -82,14 +82,19 @@ def page(catalog: readers.Catalog) -> None:
         st.dataframe(rows, hide_index=True, column_order=columns, column_config=config)
 
 
+def verdict_colour(legend: alt.Legend | None) -> alt.Color:
+    """The verdict's colour, the same in both charts."""
+    return alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
+                                                  range=list(VERDICT_COLOURS.values())),
+                     legend=legend)
+
+
 def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
     order = rows["label"].tolist()
     summary = rows.assign(low=rows.val_accuracy_mean - rows.val_accuracy_std.fillna(0),
                           high=rows.val_accuracy_mean + rows.val_accuracy_std.fillna(0))
     folds = folds.merge(rows[["label", "verdict"]], on="label")
-    colour = alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
-                                                    range=list(VERDICT_COLOURS.values())),
-                       legend=alt.Legend(orient="bottom", title=None))
+    colour = verdict_colour(alt.Legend(orient="bottom", title=None))
     y = alt.Y("label:N", sort=order, title=None)
     base = alt.Chart(summary).encode(y=y, color=colour)
     return alt.layer(
@@ -111,9 +116,7 @@ def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
 def delta_chart(rows: pd.DataFrame) -> alt.LayerChart:
     """Each arm's delta against the baseline as a point on its 95% interval, zero marked."""
     arms = rows[rows["ci_low"].notna()]
-    colour = alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
-                                                    range=list(VERDICT_COLOURS.values())),
-                       legend=None)
+    colour = verdict_colour(None)
     y = alt.Y("label:N", sort=arms["label"].tolist(), title=None)
     base = alt.Chart(arms).encode(y=y, color=colour)
     tooltip = ["label", alt.Tooltip("delta:Q", format="+.4f"),
