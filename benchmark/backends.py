@@ -15,6 +15,10 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # turns its oneDNN kernels on by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX; the
 # README ("CPU settings the suite sets") has the figures that made this the default.
 CPU_DEFAULTS = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+# Where the models put an image's channels: Keras's image_data_format (its keras.json), unless
+# this variable says "channels_last" or "channels_first". Results record what ran.
+LAYOUT_ENV = "EMNIST_BENCH_LAYOUT"
+LAYOUTS = ("channels_last", "channels_first")
 
 
 def installed(module: str) -> bool:
@@ -45,7 +49,26 @@ def choose_backend(name: str | None) -> str:
         import keras  # noqa: F401
     # tf.function retracing notices between folds are expected (one new model per fold).
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    apply_layout(backend)
     return backend
+
+
+def apply_layout(backend: str) -> None:
+    """Set Keras's image_data_format from EMNIST_BENCH_LAYOUT, if set; refuse a layout the
+    backend cannot train on this machine."""
+    import keras
+
+    from benchmark import devices
+
+    layout = os.environ.get(LAYOUT_ENV)
+    if layout:
+        if layout not in LAYOUTS:
+            raise UsageError(f"{LAYOUT_ENV}={layout!r} is not one of {', '.join(LAYOUTS)}")
+        keras.config.set_image_data_format(layout)
+    if (keras.config.image_data_format() == "channels_first" and backend == "tensorflow"
+            and not devices.on_gpu(backend)):
+        raise UsageError("TensorFlow's CPU convolutions take channels-last images only; "
+                         f"set {LAYOUT_ENV}=channels_last (or another backend)")
 
 
 def apply_cpu_defaults() -> None:

@@ -54,8 +54,14 @@ def cpu_model() -> str:
 
 
 def settings() -> dict[str, str]:
-    """The SETTINGS this process runs with (only those set)."""
-    return {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
+    """The SETTINGS this process runs with (only those set), and, once Keras is imported, the
+    image layout its models compute in (backends.LAYOUT_ENV)."""
+    found = {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
+    if "keras" in sys.modules:
+        import keras
+
+        found["image_data_format"] = keras.config.image_data_format()
+    return found
 
 
 def settings_text() -> str:

@@ -13,13 +13,19 @@ from benchmark.models.fused_batch_norm import FusedBatchNormalization
 RANKS = fused_batch_norm.FUSED_RANKS.get(keras.backend.backend(), ())
 
 
-def _model(layer_class, rank: int, seed: int) -> keras.Model:
+# (rank, image layout): Dense outputs, channels-last images, and channels-first images, which
+# only PyTorch's kernel takes (TensorFlow's CPU convolutions are channels-last only).
+CASES = [(2, None), (4, "channels_last"), (4, "channels_first")]
+
+
+def _model(layer_class, rank: int, layout: str | None, seed: int) -> keras.Model:
     """A conv (rank 4) or dense (rank 2) layer, the batch norm under test, and a classifier."""
     keras.utils.set_random_seed(seed)
-    inputs = keras.Input((6, 6, 3) if rank == 4 else (12,))
-    x = (keras.layers.Conv2D(5, 3, use_bias=False)(inputs) if rank == 4
+    first = layout == "channels_first"
+    inputs = keras.Input(((3, 6, 6) if first else (6, 6, 3)) if rank == 4 else (12,))
+    x = (keras.layers.Conv2D(5, 3, use_bias=False, data_format=layout)(inputs) if rank == 4
          else keras.layers.Dense(5, use_bias=False)(inputs))
-    x = layer_class(momentum=0.9, epsilon=1e-5, name="bn")(x)
+    x = layer_class(axis=1 if first else -1, momentum=0.9, epsilon=1e-5, name="bn")(x)
     x = keras.layers.Flatten()(keras.layers.Activation("relu")(x))
     outputs = keras.layers.Dense(4, activation="softmax", dtype="float32")(x)
     model = keras.Model(inputs, outputs)
@@ -28,27 +34,30 @@ def _model(layer_class, rank: int, seed: int) -> keras.Model:
     return model
 
 
-@pytest.mark.parametrize("rank", [2, 4])
+@pytest.mark.parametrize("rank, layout", CASES)
 @pytest.mark.parametrize("policy, tolerance", [("float32", 1e-5), ("mixed_bfloat16", 2e-2)])
-def test_training_steps_match_keras_batch_normalization(rank, policy, tolerance, monkeypatch):
+def test_training_steps_match_keras_batch_normalization(rank, layout, policy, tolerance,
+                                                         monkeypatch):
     """Same outputs, same gradients (hence weights after SGD steps), same moving statistics."""
-    if rank not in RANKS:
-        pytest.skip(f"{keras.backend.backend()} trains rank-{rank} inputs with Keras's own ops: "
+    backend = keras.backend.backend()
+    if rank not in RANKS or (layout == "channels_first" and backend != "torch"):
+        pytest.skip(f"{backend} trains rank-{rank} {layout or ''} inputs with Keras's own ops: "
                     "nothing to compare")
     calls = []
-    kernel = f"_{keras.backend.backend()}"
+    kernel = f"_{backend}"
     original = getattr(fused_batch_norm, kernel)
     monkeypatch.setattr(fused_batch_norm, kernel,
-                        lambda *args: calls.append(1) or original(*args))
+                        lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
     rng = np.random.default_rng(0)
-    x = (rng.normal(2.0, 3.0, (16, 6, 6, 3) if rank == 4 else (16, 12))).astype("float32")
+    shape = {2: (16, 12), 4: (16, 3, 6, 6) if layout == "channels_first" else (16, 6, 6, 3)}
+    x = rng.normal(2.0, 3.0, shape[rank]).astype("float32")
     y = rng.integers(0, 4, 16)
     gamma, beta = rng.uniform(0.5, 1.5, 5), rng.uniform(-0.5, 0.5, 5)
     trained = []
     try:
         keras.mixed_precision.set_global_policy(policy)
         for layer_class in (keras.layers.BatchNormalization, FusedBatchNormalization):
-            model = _model(layer_class, rank, seed=1)
+            model = _model(layer_class, rank, layout, seed=1)
             bn = model.get_layer("bn")
             bn.gamma.assign(gamma.astype("float32"))
             bn.beta.assign(beta.astype("float32"))

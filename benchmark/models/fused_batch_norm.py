@@ -16,8 +16,9 @@ mixed precision; both kernels keep the statistics in float32), instead of in Ker
 float32 copy. Everything else is Keras's: the weights, their initialisers and names, the moving
 statistics (biased batch variance, as Keras keeps them, not PyTorch's unbiased one), the
 inference path, the config and serialisation. JAX, masks, renorm, synchronized statistics,
-inputs other than channels-last images or Dense outputs, and on TensorFlow Dense outputs too
-(see FUSED_RANKS) use Keras's own code. So does a GPU: the kernels were measured faster on
+inputs other than images or Dense outputs, channels-first images on TensorFlow (whose CPU
+convolutions take channels-last only), and on TensorFlow Dense outputs too (see FUSED_RANKS)
+use Keras's own code. So does a GPU: the kernels were measured faster on
 CPUs only, and on a GPU Keras's own layer stays until a measurement there says otherwise.
 """
 
@@ -57,7 +58,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         if keras.backend.backend() == "tensorflow":
             outputs, mean, variance = _tensorflow(inputs, gamma, beta, self.epsilon)
         else:
-            outputs, mean, variance = _torch(inputs, gamma, beta, self.epsilon)
+            outputs, mean, variance = _torch(inputs, gamma, beta, self.epsilon,
+                                             channels_first=self._channels_first(inputs))
         for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
             batch = ops.cast(ops.stop_gradient(batch), moving.dtype)
             moving.assign(moving * self.momentum + batch * (1.0 - self.momentum))
@@ -70,9 +72,16 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                     and not self.synchronized
                     and rank in FUSED_RANKS.get(keras.backend.backend(), ())
                     and not devices.on_gpu(keras.backend.backend())
-                    and self.axis in (-1, rank - 1)
+                    and (self.axis in (-1, rank - 1)
+                         or (self._channels_first(inputs)
+                             and keras.backend.backend() == "torch"))
                     and keras.backend.standardize_dtype(inputs.dtype)
                     in ("float32", "bfloat16", "float16"))
+
+
+    def _channels_first(self, inputs) -> bool:
+        """Normalising axis 1 of an image: channels first."""
+        return len(inputs.shape) == 4 and self.axis == 1
 
 
 def _tensorflow(inputs, gamma, beta, epsilon):
@@ -90,13 +99,15 @@ def _tensorflow(inputs, gamma, beta, epsilon):
     return outputs, mean, variance * (count - 1.0) / tf.maximum(count, 1.0)
 
 
-def _torch(inputs, gamma, beta, epsilon):
-    """torch.native_batch_norm in training mode on a channels-first view of the input."""
+def _torch(inputs, gamma, beta, epsilon, *, channels_first: bool):
+    """torch.native_batch_norm in training mode on a channels-first view of the input (the
+    input itself when its channels come first already)."""
     import torch
 
-    images = inputs.permute(0, 3, 1, 2) if inputs.dim() == 4 else inputs
+    permute = inputs.dim() == 4 and not channels_first
+    images = inputs.permute(0, 3, 1, 2) if permute else inputs
     outputs, mean, inverse_std = torch.native_batch_norm(images, gamma, beta, None, None, True,
                                                          0.0, epsilon)
-    if inputs.dim() == 4:
+    if permute:
         outputs = outputs.permute(0, 2, 3, 1)
     return outputs, mean, inverse_std.pow(-2) - epsilon

@@ -18,10 +18,21 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 
-def batch_norm_layer(name: str) -> keras.Layer:
+def channel_axis() -> int:
+    """The channel axis of an image tensor in Keras's image_data_format (1 or -1)."""
+    return 1 if keras.config.image_data_format() == "channels_first" else -1
+
+
+def batch_norm_layer(name: str, *, axis: int = -1) -> keras.Layer:
     """BatchNormalization with the study's (PyTorch's) momentum and epsilon, trained in the
-    backend's fused kernel where it has one (benchmark.models.fused_batch_norm)."""
-    return FusedBatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    backend's fused kernel where it has one (benchmark.models.fused_batch_norm).
+
+    Args:
+        name: the layer's name.
+        axis: the feature axis: -1 after Dense layers, `channel_axis()` after convolutions.
+    """
+    return FusedBatchNormalization(axis=axis, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                                   name=name)
 
 
 def activation(name: str, *, leaky_slope: float, layer_name: str | None = None) -> keras.Layer:
@@ -59,11 +70,14 @@ def kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer |
 def rescale(
     input_shape: Sequence[int], *, image: bool
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """The float32 input and its 0..1 rescaling; `image=True` adds the channel axis convs need.
+    """The float32 input and its 0..1 rescaling; `image=True` adds the channel axis convs need,
+    where Keras's image_data_format puts it (last, or first after the batch).
 
     Args:
-        input_shape: (height, width) or (height, width, channels).
-        image: reshape a (height, width) input to (height, width, 1).
+        input_shape: (height, width) or (height, width, channels); the data is always
+            channels-last, whatever layout the model computes in.
+        image: reshape a (height, width) input to (height, width, 1), or (1, height, width)
+            when channels come first.
 
     Returns:
         (inputs, x): the model input and the rescaled tensor.
@@ -71,8 +85,12 @@ def rescale(
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     # Data stays uint8 in memory; scaling here means every backend and pipeline sees the same range.
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    first = keras.config.image_data_format() == "channels_first"
     if image and len(input_shape) == 2:
-        x = keras.layers.Reshape((*input_shape, 1), name="to_image")(x)
+        shape = (1, *input_shape) if first else (*input_shape, 1)
+        x = keras.layers.Reshape(shape, name="to_image")(x)
+    elif image and first:
+        x = keras.layers.Permute((3, 1, 2), name="to_channels_first")(x)
     return inputs, x
 
 
@@ -97,7 +115,7 @@ def conv_bn(
         name=name,
     )(x)
     if batch_norm:
-        x = batch_norm_layer(f"{name}_bn")(x)
+        x = batch_norm_layer(f"{name}_bn", axis=channel_axis())(x)
     return x
 
 

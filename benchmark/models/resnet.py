@@ -74,7 +74,7 @@ def resnet(
             strides = 2 if s > 1 and b == 1 else 1
             name = f"stage{s}_block{b}"
             shortcut = x
-            if strides != 1 or x.shape[-1] != width:
+            if strides != 1 or x.shape[layers.channel_axis()] != width:
                 shortcut = conv(x, width, 1, strides=strides, name=f"{name}_proj")
             x = conv(x, width, kernel_size, strides=strides, name=f"{name}_conv1")
             x = act(f"{name}_act1")(x)
