@@ -83,6 +83,8 @@ class RunConfig:
             del values["training"]["precision"]
         if values["repeats"] == 1:  # likewise: one K-fold split is what every older run did
             del values["repeats"]
+        if values["model"].get("init") == "keras":  # and Keras's initialisers, before `init`
+            del values["model"]["init"]
         text = json.dumps(values, sort_keys=True) + data_sha256
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 

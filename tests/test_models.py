@@ -241,6 +241,7 @@ def test_unknown_activation(name):
         {"num_classes": 0},
         {"leaky_slope": -0.1},
         {"input_shape": (28, 0)},
+        {"init": "he_normal"},
     ],
 )
 def test_common_invalid_arguments(name, kwargs):
@@ -323,6 +324,7 @@ def test_defaults_are_the_baseline():
         "l1": 1e-5,
         "l2": 0.0,
         "leaky_slope": 0.1,
+        "init": "keras",
         "num_classes": 47,
         "input_shape": (28, 28),
     }
@@ -337,3 +339,28 @@ def test_batch_norm_uses_the_studys_pytorch_momentum(name):
     """Keras's 0.99 momentum leaves running statistics unusable after a few hundred steps."""
     bns = _layers(models.build(name), keras.layers.BatchNormalization)
     assert bns and all(bn.momentum == pytest.approx(0.9) for bn in bns)
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_torch_init_draws_every_kernel_and_bias_within_pytorchs_bound(name):
+    """PyTorch's nn.Linear and nn.Conv2d start kernel and bias in U(+-1/sqrt(fan_in)); Keras's
+    glorot_uniform kernels reach past that bound, and its biases start at zero."""
+    keras.utils.set_random_seed(0)
+    torch_model = models.build(name, init="torch", batch_norm=False, **CHEAP.get(name, {}))
+    keras_model = models.build(name, init="keras", batch_norm=False, **CHEAP.get(name, {}))
+    weighted = [layer for layer in torch_model.layers
+                if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+    assert weighted
+    for layer in weighted:
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        bound = 1 / np.sqrt(np.prod(kernel.shape[:-1]))  # fan_in: all but the output axis
+        bias = keras.ops.convert_to_numpy(layer.bias)
+        for values, what in ((kernel, "kernel"), (bias, "bias")):
+            assert np.abs(values).max() <= bound * (1 + 1e-6), (layer.name, what)  # float32
+            if values.size >= 200:  # enough draws to come near the bound and spread over it
+                assert np.abs(values).max() > 0.9 * bound, (layer.name, what)
+                assert values.std() == pytest.approx(bound / np.sqrt(3), rel=0.15)
+        same = keras_model.get_layer(layer.name)
+        assert not np.any(keras.ops.convert_to_numpy(same.bias))
+        if layer.name == "logits":  # glorot's bound sqrt(6 / (fan_in + fan_out)) is wider here
+            assert np.abs(keras.ops.convert_to_numpy(same.kernel)).max() > bound

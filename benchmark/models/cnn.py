@@ -21,6 +21,7 @@ def cnn(
     l2: float = 0.0,
     leaky_slope: float = 0.1,
     dense_units: int = 128,
+    init: str = "keras",
     num_classes: int = 47,
     input_shape: Sequence[int] = (28, 28),
 ) -> keras.Model:
@@ -36,6 +37,8 @@ def cnn(
         l2: L2 factor on every kernel.
         leaky_slope: negative slope when activation is "leaky_relu".
         dense_units: neurons in the hidden Dense layer.
+        init: how Dense and Conv2D weights start: "keras" (glorot_uniform kernels, zero
+            biases) or "torch" (PyTorch's U(+-1/sqrt(fan_in)) on kernels and biases).
         num_classes: output classes.
         input_shape: shape of one uint8 image.
 
@@ -62,6 +65,7 @@ def cnn(
         leaky_slope=leaky_slope,
         num_classes=num_classes,
         input_shape=input_shape,
+        init=init,
         image=True,
     )
     regularizer = layers.kernel_regularizer(l1, l2)
@@ -69,7 +73,8 @@ def cnn(
     inputs, x = layers.rescale(input_shape, image=True)
     for i, (n, k) in enumerate(zip(filters, kernels, strict=True), start=1):
         x = layers.conv_bn(
-            x, n, k, batch_norm=batch_norm, regularizer=regularizer, name=f"conv_{i}"
+            x, n, k, batch_norm=batch_norm, regularizer=regularizer, init=init,
+            name=f"conv_{i}",
         )
         x = layers.activation(activation, leaky_slope=leaky_slope, layer_name=f"conv_{i}_act")(x)
         x = BlockMaxPooling2D(2, name=f"pool_{i}")(x)
@@ -81,8 +86,9 @@ def cnn(
         activation_name=activation,
         leaky_slope=leaky_slope,
         regularizer=regularizer,
+        init=init,
         name="dense",
     )
     x = layers.dropout(x, dropout, name="dropout")
-    outputs = layers.classifier(x, num_classes, regularizer=regularizer)
+    outputs = layers.classifier(x, num_classes, regularizer=regularizer, init=init)
     return keras.Model(inputs, outputs, name="cnn")

@@ -10,6 +10,10 @@ import keras
 from benchmark.models.fused_batch_norm import FusedBatchNormalization
 
 ACTIVATIONS = ("elu", "leaky_relu", "relu")
+# How Dense and Conv2D weights start: Keras's defaults (glorot_uniform kernels, zero biases), or
+# PyTorch's (nn.Linear / nn.Conv2d: kernel and bias both U(-1/sqrt(fan_in), 1/sqrt(fan_in))),
+# the initialisation of the study's PyTorch code and of the data README's reference figures.
+INITS = ("keras", "torch")
 
 # The study trained with PyTorch, whose BatchNorm keeps 90% of the running statistics per step
 # (momentum=0.1 there). Keras's default of 0.99 leaves the statistics far from the data after
@@ -50,6 +54,24 @@ def activation(name: str, *, leaky_slope: float, layer_name: str | None = None) 
     if name == "leaky_relu":
         return keras.layers.LeakyReLU(negative_slope=leaky_slope, name=layer_name)
     return keras.layers.Activation(name, name=layer_name)
+
+
+def initializers(init: str, fan_in: int) -> dict:
+    """The kernel and bias initialisers of a Dense or Conv2D layer, as its keyword arguments.
+
+    Args:
+        init: "keras" (Keras's defaults) or "torch" (PyTorch's, see INITS).
+        fan_in: inputs per output unit: the input features of a Dense layer, kernel height x
+            width x input channels of a convolution.
+    """
+    if init == "keras":
+        return {}
+    # PyTorch: kaiming_uniform_(a=sqrt(5)) on the kernel, whose bound sqrt(6 / ((1 + 5) fan_in))
+    # is VarianceScaling's uniform sqrt(3 scale / fan_in) at scale 1/3; the same bound on biases.
+    bound = 1.0 / float(fan_in) ** 0.5
+    return {"kernel_initializer": keras.initializers.VarianceScaling(
+                scale=1.0 / 3.0, mode="fan_in", distribution="uniform"),
+            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
 
 
 def kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
@@ -102,6 +124,7 @@ def conv_bn(
     strides: int = 1,
     batch_norm: bool,
     regularizer: keras.regularizers.Regularizer | None,
+    init: str = "keras",
     name: str,
 ) -> keras.KerasTensor:
     """Conv2D ("same" padding) then optional BatchNormalization; no bias when BN follows."""
@@ -113,6 +136,7 @@ def conv_bn(
         use_bias=not batch_norm,  # BN's beta makes a conv bias redundant
         kernel_regularizer=regularizer,
         name=name,
+        **initializers(init, kernel_size * kernel_size * x.shape[channel_axis()]),
     )(x)
     if batch_norm:
         x = batch_norm_layer(f"{name}_bn", axis=channel_axis())(x)
@@ -127,11 +151,13 @@ def dense_bn_act(
     activation_name: str,
     leaky_slope: float,
     regularizer: keras.regularizers.Regularizer | None,
+    init: str = "keras",
     name: str,
 ) -> keras.KerasTensor:
     """Dense then optional BatchNormalization then the activation; no bias when BN follows."""
     x = keras.layers.Dense(
-        units, use_bias=not batch_norm, kernel_regularizer=regularizer, name=name
+        units, use_bias=not batch_norm, kernel_regularizer=regularizer, name=name,
+        **initializers(init, x.shape[-1]),
     )(x)
     if batch_norm:
         x = batch_norm_layer(f"{name}_bn")(x)
@@ -148,9 +174,11 @@ def classifier(
     num_classes: int,
     *,
     regularizer: keras.regularizers.Regularizer | None,
+    init: str = "keras",
 ) -> keras.KerasTensor:
     """Dense logits then a softmax pinned to float32."""
-    x = keras.layers.Dense(num_classes, kernel_regularizer=regularizer, name="logits")(x)
+    x = keras.layers.Dense(num_classes, kernel_regularizer=regularizer, name="logits",
+                           **initializers(init, x.shape[-1]))(x)
     # A separate float32 softmax keeps probabilities and the loss stable under mixed precision.
     return keras.layers.Activation("softmax", dtype="float32", name="softmax")(x)
 
@@ -199,9 +227,12 @@ def check_common(
     num_classes: int,
     input_shape: Sequence[int],
     image: bool,
+    init: str = "keras",
 ) -> None:
     """Checks shared by every builder; `image=True` needs a (h, w) or (h, w, c) input shape."""
     check_activation(activation_name)
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
     check_non_negative("l1", l1)
     check_non_negative("l2", l2)
     check_non_negative("leaky_slope", leaky_slope)

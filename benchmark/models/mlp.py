@@ -19,6 +19,7 @@ def mlp(
     l1: float = 1e-5,
     l2: float = 0.0,
     leaky_slope: float = 0.1,
+    init: str = "keras",
     num_classes: int = 47,
     input_shape: Sequence[int] = (28, 28),
 ) -> keras.Model:
@@ -33,6 +34,8 @@ def mlp(
         l1: L1 factor on every kernel.
         l2: L2 factor on every kernel.
         leaky_slope: negative slope when activation is "leaky_relu".
+        init: how Dense and Conv2D weights start: "keras" (glorot_uniform kernels, zero
+            biases) or "torch" (PyTorch's U(+-1/sqrt(fan_in)) on kernels and biases).
         num_classes: output classes.
         input_shape: shape of one uint8 image.
 
@@ -48,6 +51,7 @@ def mlp(
         leaky_slope=leaky_slope,
         num_classes=num_classes,
         input_shape=input_shape,
+        init=init,
         image=False,
     )
     rates = _dropout_rates(dropout, hidden_layers)
@@ -63,10 +67,11 @@ def mlp(
             activation_name=activation,
             leaky_slope=leaky_slope,
             regularizer=regularizer,
+            init=init,
             name=f"dense_{i}",
         )
         x = layers.dropout(x, rate, name=f"dropout_{i}")
-    outputs = layers.classifier(x, num_classes, regularizer=regularizer)
+    outputs = layers.classifier(x, num_classes, regularizer=regularizer, init=init)
     return keras.Model(inputs, outputs, name="mlp")
 
 

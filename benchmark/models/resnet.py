@@ -21,6 +21,7 @@ def resnet(
     l1: float = 0.0,
     l2: float = 0.0,
     leaky_slope: float = 0.1,
+    init: str = "keras",
     num_classes: int = 47,
     input_shape: Sequence[int] = (28, 28),
 ) -> keras.Model:
@@ -36,6 +37,8 @@ def resnet(
         l1: L1 factor on every kernel.
         l2: L2 factor on every kernel.
         leaky_slope: negative slope when activation is "leaky_relu".
+        init: how Dense and Conv2D weights start: "keras" (glorot_uniform kernels, zero
+            biases) or "torch" (PyTorch's U(+-1/sqrt(fan_in)) on kernels and biases).
         num_classes: output classes.
         input_shape: shape of one uint8 image.
 
@@ -58,10 +61,12 @@ def resnet(
         leaky_slope=leaky_slope,
         num_classes=num_classes,
         input_shape=input_shape,
+        init=init,
         image=True,
     )
     regularizer = layers.kernel_regularizer(l1, l2)
-    conv = functools.partial(layers.conv_bn, batch_norm=batch_norm, regularizer=regularizer)
+    conv = functools.partial(layers.conv_bn, batch_norm=batch_norm, regularizer=regularizer,
+                             init=init)
 
     def act(name: str) -> keras.Layer:
         return layers.activation(activation, leaky_slope=leaky_slope, layer_name=name)
@@ -83,5 +88,5 @@ def resnet(
             x = act(f"{name}_out")(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.dropout(x, dropout, name="dropout")
-    outputs = layers.classifier(x, num_classes, regularizer=regularizer)
+    outputs = layers.classifier(x, num_classes, regularizer=regularizer, init=init)
     return keras.Model(inputs, outputs, name="resnet")
