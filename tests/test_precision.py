@@ -62,6 +62,26 @@ def test_the_device_probe_reports_this_cpu_and_records_what_it_can_do():
     assert devices._capability("9.0") == (9, 0) and devices._capability(None) == (0, 0)
 
 
+ZEN5 = "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n"
+EPYC_AVX2 = "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma\n"
+
+
+@pytest.mark.parametrize("cpuinfo, name, bf16", [
+    (ZEN5, "AMD EPYC (AVX-512 BF16)", True),
+    (EPYC_AVX2, "AMD EPYC (AVX2)", False),
+    ("model name\t: Neoverse\nFeatures\t: fp asimd\n", "Neoverse", False),
+])
+def test_the_recorded_cpu_name_tells_apart_machines_that_share_a_model_name(
+        monkeypatch, cpuinfo, name, bf16):
+    """Both machine kinds here call themselves "AMD EPYC"; their vector extensions differ,
+    and with them every CPU figure and whether bfloat16 is native."""
+    from benchmark import provenance
+
+    monkeypatch.setattr(provenance, "cpuinfo", lambda: cpuinfo)
+    assert provenance.cpu_model() == name
+    assert devices.cpu_has_bf16() is bf16
+
+
 def test_mixed_float16_scales_the_loss():
     config = presets.resolve("mlp", "best", {"units": "8"}, precision="mixed_float16")
     model = cv.new_model(config, 0)

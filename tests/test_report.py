@@ -115,3 +115,23 @@ def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
     assert "(figures/profiles.png)" in section
     assert (tmp_path / "figures" / "profiles.png").read_bytes()[:4] == b"\x89PNG"
     assert readers.profile_groups(tmp_path / "nothing-here").empty
+
+
+def test_the_throughput_table_names_the_machine_of_each_row_when_they_differ(tmp_path):
+    """Two machine kinds here share the model name "AMD EPYC"; the recorded name carries the
+    vector extension, and figures from two machines are never shown as one machine's."""
+    from benchmark import bench, report
+
+    row = {column: None for column in bench.COLUMNS}
+    rows = [{**row, "bench_id": f"b{i}", "created": f"2026-11-30T0{i}:00:00+00:00",
+             "arch": "cnn", "precision": precision, "backend": "torch", "batch_size": 128,
+             "images_per_second": 800.0 + i, "cpu": cpu, "cores": 2}
+            for i, (precision, cpu) in enumerate([("float32", "AMD EPYC (AVX2)"),
+                                                  ("mixed_bfloat16", "AMD EPYC (AVX-512 BF16)")])]
+    pd.DataFrame(rows, columns=bench.COLUMNS).to_csv(tmp_path / "bench.csv", index=False)
+    text = report.bench_section(tmp_path)
+    assert "on the machine in each row's `cpu`" in text
+    assert "| AMD EPYC (AVX2), 2 cores |" in text and "| AMD EPYC (AVX-512 BF16), 2 cores |" in text
+    pd.DataFrame(rows[:1], columns=bench.COLUMNS).to_csv(tmp_path / "bench.csv", index=False)
+    text = report.bench_section(tmp_path)
+    assert "on AMD EPYC (AVX2), 2 cores;" in text and "| AMD EPYC" not in text
