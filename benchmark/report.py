@@ -580,14 +580,13 @@ def bench_section(root: Path) -> str:
                     "vs_peer", "peak_memory_mb", "other_cpu", "code_version"]].copy()
     shown["images_per_second"] = shown["images_per_second"].map(lambda v: fmt(v, ",.0f"))
     shown["peak_memory_mb"] = shown["peak_memory_mb"].map(lambda v: fmt(v, ",.0f"))
-    machines = latest[["cpu", "cores"]].drop_duplicates() if "cpu" in latest else None
-    if machines is None or len(machines) != 1:
-        # Figures from different machines do not compare: each row names its own.
+    ran_on = latest.reindex(columns=["cpu", "cores"]).astype("string").fillna("?")
+    ran_on = ran_on["cpu"] + ", " + ran_on["cores"].str.removesuffix(".0") + " cores"
+    if ran_on.nunique() == 1:
+        where = f"on {ran_on.iloc[0]}"
+    else:  # figures from different machines do not compare: each row names its own
         where = "on the machine in each row's `cpu`"
-        if machines is not None:
-            shown.insert(4, "cpu", latest["cpu"] + ", " + latest["cores"].astype(str) + " cores")
-    else:
-        where = f"on {machines['cpu'].iloc[0]}, {machines['cores'].iloc[0]} cores"
+        shown.insert(4, "cpu", ran_on)
     return (f"## Training throughput (`emnist-bench bench`)\n\nLatest measurement per "
             f"configuration {where}; `pytorch` is the plain PyTorch loop, `vs_peer` the ratio "
             "to it (within one invocation, on one machine).\n\n" + markdown(shown))

@@ -78,7 +78,6 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                     and keras.backend.standardize_dtype(inputs.dtype)
                     in ("float32", "bfloat16", "float16"))
 
-
     def _channels_first(self, inputs) -> bool:
         """Normalising axis 1 of an image: channels first."""
         return len(inputs.shape) == 4 and self.axis == 1
