@@ -49,8 +49,9 @@ VECTOR_ISAS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f",
                ("avx2", "AVX2"))
 
 
+@functools.cache
 def cpuinfo() -> str:
-    """/proc/cpuinfo's text ("" where there is none)."""
+    """/proc/cpuinfo's text ("" where there is none), read once per process."""
     try:
         return Path("/proc/cpuinfo").read_text()
     except OSError:

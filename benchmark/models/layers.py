@@ -107,7 +107,7 @@ def rescale(
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     # Data stays uint8 in memory; scaling here means every backend and pipeline sees the same range.
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
-    first = keras.config.image_data_format() == "channels_first"
+    first = channel_axis() == 1
     if image and len(input_shape) == 2:
         shape = (1, *input_shape) if first else (*input_shape, 1)
         x = keras.layers.Reshape(shape, name="to_image")(x)
