@@ -170,6 +170,19 @@ def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
     return fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
 
 
+def idle_schedule(arm_dir: Path) -> str:
+    """Why an arm's StepLR never changed its learning rate ("" when it did or is not StepLR):
+    with no more epochs than its step size it trains at a constant rate, so a claim about
+    StepLR is not tested by it at this budget."""
+    path = Path(arm_dir) / "config.json"
+    training = ((readers.read_json(path).get("run") or {}).get("training") or {}
+                if path.exists() else {})
+    epochs, step = training.get("epochs"), training.get("step_size")
+    if training.get("schedule") != "step" or not epochs or not step or epochs > step:
+        return ""
+    return f"StepLR never decays within {epochs} epochs (step {step}): a constant rate"
+
+
 def collapsed_arms(ablate_dir: Path) -> dict[str, str]:
     """Arm -> "collapsed: ..." for the arms that learned nothing, as ablations.csv says."""
     table = readers.read_csv(ablate_dir / "ablations.csv", keep_default_na=False)
@@ -376,10 +389,14 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
     training = base.get("training") or {}
     budget = budget_text(base.get("folds"), training.get("epochs"), base.get("limit"),
                          training.get("precision"), base.get("repeats"))
+    notes = [", ".join(n for n in (c if isinstance(c, str) else "",
+                                  idle_schedule(ablation["path"] / "arms" / str(arm))) if n)
+             for c, arm in zip(table.get("collapsed", pd.Series([""] * len(table))),
+                               table.get("arm", pd.Series([""] * len(table))), strict=True)]
     shown = pd.DataFrame({
         "factor": table["factor"], "value": table["value"].replace("", "(baseline)"),
-        "status": [f"{st}, {c}" if isinstance(c, str) and c else st for st, c in zip(
-            table["status"], table.get("collapsed", pd.Series([""] * len(table))), strict=True)],
+        "status": [f"{st}, {n}" if n else st for st, n in zip(table["status"], notes,
+                                                               strict=True)],
         "CV accuracy (mean ± std)": [f"{fmt(m)} ± {fmt(s)}" for m, s in zip(
             table["val_accuracy_mean"], table["val_accuracy_std"], strict=True)],
         "delta vs baseline": table["delta"].map(lambda v: fmt(v, "+.4f")),
@@ -548,9 +565,11 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
         budget = budget_text(config.get("folds"), training.get("epochs"), config.get("limit"),
                              training.get("precision"), config.get("repeats"))
         data = readers.data_label(found["config"].get("data") or {})
-        # An arm that learned nothing: its delta is not about the factor alone (said beside
-        # the verdict, which judge() writes).
+        # An arm that learned nothing, or a StepLR arm that never stepped: its delta is not
+        # about the factor alone (said beside the verdict, which judge() writes).
         broken = [f"{arm} {why}" for arm in (a, b) if (why := found["collapsed"].get(arm))]
+        broken += [f"{arm}: {why}" for arm in (a, b)
+                   if (why := idle_schedule(found["path"] / "arms" / arm))]
         rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
                      "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
                              f"(Δ {fmt(test['delta'], '+.4f')}, 95% "

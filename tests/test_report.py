@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -135,3 +136,31 @@ def test_the_throughput_table_names_the_machine_of_each_row_when_they_differ(tmp
     pd.DataFrame(rows[:1], columns=bench.COLUMNS).to_csv(tmp_path / "bench.csv", index=False)
     text = report.bench_section(tmp_path)
     assert "on AMD EPYC (AVX2), 2 cores;" in text and "| AMD EPYC" not in text
+
+
+def write_arm(ablation, arm, accuracies, epochs, schedule="cosine"):
+    """An arm folder as `emnist-bench ablate` writes it: its folds and its training config."""
+    folder = ablation / "arms" / arm
+    folder.mkdir(parents=True)
+    pd.DataFrame({"fold": range(1, len(accuracies) + 1), "val_accuracy": accuracies}).to_csv(
+        folder / "folds.csv", index=False)
+    training = {"schedule": schedule, "epochs": epochs, "step_size": 10}
+    (folder / "config.json").write_text(json.dumps({"run": {"training": training}}))
+
+
+@pytest.mark.parametrize("epochs", [4, 12])
+def test_a_steplr_arm_that_never_stepped_is_named_beside_its_verdict(tmp_path, epochs):
+    """StepLR(step 10) over 4 epochs trains at a constant rate: the claim "cosine beats StepLR"
+    says so; over 12 epochs it decayed once and nothing is added."""
+    from benchmark import report
+
+    folder = tmp_path / "ablate-cnn"
+    write_arm(folder, "baseline", [0.80, 0.81, 0.82], epochs)
+    write_arm(folder, "schedule-step", [0.78, 0.80, 0.79], epochs, schedule="step")
+    ablation = {"id": "ablate-cnn", "path": folder, "collapsed": {},
+                "config": {"base": {"folds": 3, "training": {"epochs": epochs}}}}
+    claims = report.judge(report.ablation_claims({"cnn": [ablation]}))
+    verdict = next(c["verdict"] for c in claims if c["claim"] == "CNN: Cosine annealing beats StepLR")
+    idle = f"schedule-step: StepLR never decays within {epochs} epochs (step 10): a constant rate"
+    assert (idle in verdict) == (epochs == 4)
+    assert verdict.startswith("within noise")
