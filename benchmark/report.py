@@ -160,7 +160,7 @@ def ablations_by_arch(root: Path, catalog: readers.Catalog) -> dict[str, list[di
                str(summary.get("created")))
         found.setdefault(summary["arch"], []).append(
             {"key": key, "id": summary["id"], "path": path, "config": config,
-             "collapsed": collapsed_arms(path)})
+             "notes": arm_notes(path)})
     return {arch: sorted(items, key=lambda a: a["key"], reverse=True)
             for arch, items in found.items()}
 
@@ -170,26 +170,27 @@ def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
     return fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
 
 
-def idle_schedule(arm_dir: Path) -> str:
+def idle_schedule(training: dict) -> str:
     """Why an arm's StepLR never changed its learning rate ("" when it did or is not StepLR):
     with no more epochs than its step size it trains at a constant rate, so a claim about
     StepLR is not tested by it at this budget."""
-    path = Path(arm_dir) / "config.json"
-    training = ((readers.read_json(path).get("run") or {}).get("training") or {}
-                if path.exists() else {})
     epochs, step = training.get("epochs"), training.get("step_size")
     if training.get("schedule") != "step" or not epochs or not step or epochs > step:
         return ""
-    return f"StepLR never decays within {epochs} epochs (step {step}): a constant rate"
+    return f"did not step: StepLR (step {step}) never decays within {epochs} epochs"
 
 
-def collapsed_arms(ablate_dir: Path) -> dict[str, str]:
-    """Arm -> "collapsed: ..." for the arms that learned nothing, as ablations.csv says."""
+def arm_notes(ablate_dir: Path) -> dict[str, str]:
+    """Arm -> why its delta is not about its factor alone: it learned nothing ("collapsed:
+    ...", as ablations.csv says), or its StepLR never stepped (its config.json)."""
     table = readers.read_csv(ablate_dir / "ablations.csv", keep_default_na=False)
-    if "collapsed" not in table or "arm" not in table:
-        return {}
-    return {arm: str(why) for arm, why in zip(table["arm"], table["collapsed"], strict=True)
-            if why}
+    notes = ({arm: [str(why)] for arm, why in zip(table["arm"], table["collapsed"], strict=True)
+              if why} if "collapsed" in table and "arm" in table else {})
+    for config in sorted(Path(ablate_dir).glob("arms/*/config.json")):
+        training = (readers.read_json(config).get("run") or {}).get("training") or {}
+        if why := idle_schedule(training):
+            notes.setdefault(config.parent.name, []).append(why)
+    return {arm: ", ".join(whys) for arm, whys in notes.items()}
 
 
 # ------------------------------------------------------------------------- figures
@@ -389,10 +390,7 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
     training = base.get("training") or {}
     budget = budget_text(base.get("folds"), training.get("epochs"), base.get("limit"),
                          training.get("precision"), base.get("repeats"))
-    notes = [", ".join(n for n in (c if isinstance(c, str) else "",
-                                  idle_schedule(ablation["path"] / "arms" / str(arm))) if n)
-             for c, arm in zip(table.get("collapsed", pd.Series([""] * len(table))),
-                               table.get("arm", pd.Series([""] * len(table))), strict=True)]
+    notes = [ablation["notes"].get(arm, "") for arm in table.get("arm", [""] * len(table))]
     shown = pd.DataFrame({
         "factor": table["factor"], "value": table["value"].replace("", "(baseline)"),
         "status": [f"{st}, {n}" if n else st for st, n in zip(table["status"], notes,
@@ -567,9 +565,7 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
         data = readers.data_label(found["config"].get("data") or {})
         # An arm that learned nothing, or a StepLR arm that never stepped: its delta is not
         # about the factor alone (said beside the verdict, which judge() writes).
-        broken = [f"{arm} {why}" for arm in (a, b) if (why := found["collapsed"].get(arm))]
-        broken += [f"{arm}: {why}" for arm in (a, b)
-                   if (why := idle_schedule(found["path"] / "arms" / arm))]
+        broken = [f"{arm} {why}" for arm in (a, b) if (why := found["notes"].get(arm))]
         rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
                      "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
                              f"(Δ {fmt(test['delta'], '+.4f')}, 95% "

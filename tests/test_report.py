@@ -157,10 +157,10 @@ def test_a_steplr_arm_that_never_stepped_is_named_beside_its_verdict(tmp_path, e
     folder = tmp_path / "ablate-cnn"
     write_arm(folder, "baseline", [0.80, 0.81, 0.82], epochs)
     write_arm(folder, "schedule-step", [0.78, 0.80, 0.79], epochs, schedule="step")
-    ablation = {"id": "ablate-cnn", "path": folder, "collapsed": {},
+    ablation = {"id": "ablate-cnn", "path": folder, "notes": report.arm_notes(folder),
                 "config": {"base": {"folds": 3, "training": {"epochs": epochs}}}}
     claims = report.judge(report.ablation_claims({"cnn": [ablation]}))
     verdict = next(c["verdict"] for c in claims if c["claim"] == "CNN: Cosine annealing beats StepLR")
-    idle = f"schedule-step: StepLR never decays within {epochs} epochs (step 10): a constant rate"
+    idle = f"schedule-step did not step: StepLR (step 10) never decays within {epochs} epochs"
     assert (idle in verdict) == (epochs == 4)
     assert verdict.startswith("within noise")
