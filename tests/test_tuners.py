@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import data, models, presets, training
+from benchmark import data, models, presets, results, training
 from tests.conftest import run_cli
 from tests.synthetic import write_nist
 from tuners import ablation, search, spaces
@@ -117,6 +117,18 @@ def test_every_ablation_arm_resolves_to_a_buildable_configuration(arch):
         assert by_id["channels-32.64.128"].model["filters"] == (32, 64, 128)
         assert by_id["kernels_3_layers-5.5.3"].model["kernels"] == (5, 5, 3)
         assert by_id["kernels_2_layers-5.3"].model["kernels"] == (5, 3)
+
+
+@pytest.mark.parametrize("epochs, step", [(4, 2), (8, 4), (10, 5), (11, 10), (20, 10), (1, 1)])
+def test_a_steplr_arm_decays_within_the_budget(epochs, step):
+    """The schedule-step arm keeps the base's step size (10) where the epochs reach it, and
+    otherwise decays at half the budget; it is recorded in the arm's overrides."""
+    arms = ablation.plan(presets.resolve("cnn", "baseline", epochs=epochs), ["schedule"])
+    arm = {a["id"]: a["config"] for a in arms}["schedule-step"]
+    assert arm.training.schedule == "step" and arm.training.step_size == step
+    assert ("step_size" in arm.overrides) == (step != 10)
+    decays = [training.learning_rate_at(arm.training, e, epochs) for e in range(epochs)]
+    assert (len(set(decays)) > 1) == (epochs > 1)
 
 
 # ------------------------------------------------------------------ search on synthetic data
@@ -268,6 +280,19 @@ def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
     baseline_folds = (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text()
     ablation.run_arms(ablation.plan(base, ["batch_norm"]), tiny, tmp_path / "abl", {}, None)
     assert (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text() == baseline_folds
+
+
+def test_an_arm_started_with_another_configuration_is_refused_not_mixed(tmp_path, tiny):
+    """An unfinished arm whose stored configuration is not the plan's (a rule changed between
+    invocations) is refused in one line, its folds kept, instead of finished with new settings."""
+    arms = ablation.plan(_base(folds=2), ["schedule"])
+    arm_dir = tmp_path / "abl" / "arms" / "schedule-step"
+    results.RunStore(arm_dir.parent, "schedule-step").write_config(
+        {"kind": "cv", "run": {}, "digest": "0ld0ld00"})
+    (arm_dir / "folds.csv").write_text("fold,val_accuracy\n1,0.5\n")
+    with pytest.raises(ValueError, match="schedule-step .* was started with another configuration"):
+        ablation.run_arms(arms[1:], tiny, tmp_path / "abl", stamp={}, stream=None)
+    assert (arm_dir / "folds.csv").read_text() == "fold,val_accuracy\n1,0.5\n"
 
 
 @pytest.mark.any_backend

@@ -14,6 +14,11 @@ adjustment of `p_value` across the ablation's arms, which the verdicts read. Wit
 difference must be large and consistent fold after fold to be called real; the report's
 tenth-of-a-point differences usually are not.
 
+An arm that switches to StepLR keeps the base's step size (the study's MLP: 10 epochs) where
+the budget reaches it; at a budget that never would (the CNN study's 4 epochs, the ResNet
+preset's 8), its step size becomes half the epochs, so the arm tests a learning rate that
+decays rather than a constant one. The arm's config.json records the step size it used.
+
 Each arm is an ordinary run folder under results/<run-id>/arms/<arm-id>/, so an interrupted
 ablation resumes fold by fold. results/<run-id>/ablations.csv has one row per arm.
 """
@@ -55,9 +60,18 @@ def plan(base: RunConfig, factors: list[str] | None = None) -> list[dict]:
         arms.append({"factor": factor, "value": value, "baseline": False, "values": values,
                      "id": arm_id(factor, value)})
     for arm in arms:
-        arm["config"] = presets.apply(base, spaces.settings(base.arch, arm["values"]),
-                                      label=f"ablation:{arm['id']}")
+        settings = spaces.settings(base.arch, arm["values"])
+        step = step_within(base.training.step_size, base.training.epochs)
+        if arm["values"].get("schedule") == "step" and step != base.training.step_size:
+            settings["step_size"] = step
+        arm["config"] = presets.apply(base, settings, label=f"ablation:{arm['id']}")
     return arms
+
+
+def step_within(step_size: int, epochs: int) -> int:
+    """The StepLR step size an arm uses: the base's, unless the budget never reaches it;
+    then half the epochs (at least 1), so the rate decays at least once."""
+    return step_size if step_size < epochs else max(1, epochs // 2)
 
 
 def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
@@ -68,9 +82,12 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
     for number, arm in enumerate(arms, start=1):
         store = results.RunStore(root, arm["id"])
         config = arm["config"]
+        digest = config.digest(data.fingerprint["sha256"])
+        if store.exists() and not store.test_done() and store.read_config().get("digest") != digest:
+            raise ValueError(f"arm {arm['id']} of {Path(run_dir).name} was started with another "
+                             f"configuration; delete {root / arm['id']} to run it again")
         if not store.exists():
-            store.write_config({"kind": "cv", "run": config.to_dict(),
-                                "digest": config.digest(data.fingerprint["sha256"]),
+            store.write_config({"kind": "cv", "run": config.to_dict(), "digest": digest,
                                 "data": data.fingerprint, "ablation_factor": arm["factor"],
                                 "ablation_value": str(arm["value"]), **stamp,
                                 "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
