@@ -90,6 +90,9 @@ def studies(root: Path) -> pd.DataFrame:
         if table.empty:
             continue
         budget = config.get("budget") or {}
+        # From the parts' runs, so a study run across invocations (or by an older version,
+        # whose study.csv counted only the last invocation's wall time) reads the same.
+        table["seconds"] = readers.parts_seconds(root, table["run_id"])
         table.insert(0, "study", path.parent.name)
         table.insert(1, "arch", config.get("arch"))
         table.insert(2, "backend", config.get("backend"))
@@ -582,8 +585,9 @@ def studies_section(table: pd.DataFrame) -> str:
     shown = table[["study", "arch", "backend", "data", "budget", "part", "status",
                    "run_id", "seconds"]].copy()
     shown["minutes"] = (shown.pop("seconds") / 60).map(lambda v: fmt(v, ".1f"))
-    return ("## Studies run\n\n`emnist-bench study` invocations and the wall time of each part "
-            "(time of killed attempts not counted).\n\n" + markdown(shown))
+    return ("## Studies run\n\n`emnist-bench study` invocations and the training time each "
+            "part's runs recorded (every finished fold and the final fit, over however many "
+            "invocations it took; a fold lost to a kill is not counted).\n\n" + markdown(shown))
 
 
 def bench_section(root: Path) -> str:

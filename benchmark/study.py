@@ -11,12 +11,11 @@ diverged is recorded as failed and the study goes on with the next.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pandas as pd
 
-from benchmark import results
+from benchmark import readers, results
 from benchmark.progress import WorkClock
 from benchmark.training import STDERR, TrainingDiverged
 
@@ -42,9 +41,9 @@ def run(store: results.RunStore, parts: dict[str, Callable[[], dict]],
         stream=STDERR) -> pd.DataFrame:
     """Run each part in order (each resumes by itself); return and store study.csv.
 
-    `seconds` is the wall time of the invocations that did the part's work; a part found
-    already complete adds nothing, and an invocation killed midway adds nothing either (its
-    finished folds are kept and counted in their own run's tables).
+    `seconds` is the training time the part's runs recorded (recorded_seconds), so it is the
+    same however many invocations, interruptions or machines the part took; a run shared by
+    two parts (the ResNet's presets) is counted for the first.
     """
     with store.writing():
         table = store.read_table("study.csv")
@@ -56,7 +55,6 @@ def run(store: results.RunStore, parts: dict[str, Callable[[], dict]],
             if stream is not None:
                 print(f"study part {number}/{len(parts)}: {name}  ({clock.text()})", file=stream,
                       flush=True)
-            start = time.perf_counter()
             try:
                 row = {"reason": "", **part()}
             except TrainingDiverged as error:
@@ -64,16 +62,13 @@ def run(store: results.RunStore, parts: dict[str, Callable[[], dict]],
                        "reason": str(error)}
                 if stream is not None:
                     print(f"study part {name} failed: {error}", file=stream, flush=True)
-            seconds = float(before.get("seconds") or 0.0)
-            if before.get("status") != "complete":
-                seconds += time.perf_counter() - start
-            rows.append({**{c: None for c in STUDY_COLUMNS}, **row, "part": name,
-                         "seconds": seconds})
+            rows.append({**{c: None for c in STUDY_COLUMNS}, **row, "part": name})
             done = pd.DataFrame(rows, columns=STUDY_COLUMNS)
             rest = [dict(previous[p], part=p) for p in parts if p not in done["part"].tolist()
                     and p in previous]
             table = pd.concat([done, pd.DataFrame(rest, columns=STUDY_COLUMNS)],
                               ignore_index=True) if rest else done
+            table["seconds"] = readers.parts_seconds(store.root, table["run_id"])
             results.write_csv(store.path("study.csv"), table)
     return table
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
+from benchmark import readers
 from tests.conftest import run_cli
 
 
@@ -27,6 +30,11 @@ def test_study_runs_both_presets_and_the_ablation_then_resumes(capsys, nist_dir,
     assert len(ablation) == 1 + 2  # the baseline and activation's two other values
     assert table.set_index("part").loc["ablation", "arms_complete"] == 3
     assert "study part 3/3: ablation" in err
+    # Each part's seconds are what its runs recorded (folds and final fit), not wall time.
+    baseline = root / cv_parts["baseline"]
+    recorded = (pd.read_csv(baseline / "folds.csv")["seconds"].sum()
+                + json.loads((baseline / "test.json").read_text())["seconds"])
+    assert table.set_index("part").loc["baseline", "seconds"] == pytest.approx(recorded)
     assert study_dir.name in out
 
     # The same command again: nothing is trained twice and the wall times stay as they were.
@@ -46,3 +54,19 @@ def test_study_refuses_an_unknown_architecture_or_factor(capsys, nist_dir, tmp_p
                            "--data-dir", str(nist_dir), "--results-dir", str(root))
     assert code == 2 and "colour" in err and err.count("\n") == 1
     assert not root.exists()
+
+
+@pytest.mark.any_backend
+def test_part_seconds_add_every_invocations_folds_and_count_a_shared_run_once(tmp_path):
+    """A part resumed over several invocations has all its finished folds counted; the
+    ResNet's best part, which shares the baseline's run, adds nothing."""
+    run = tmp_path / "resnet-baseline-x"
+    run.mkdir()
+    (run / "folds.csv").write_text("fold,val_accuracy,seconds\n1,0.5,100\n2,0.5,120\n3,0.5,80\n")
+    (run / "test.json").write_text('{"accuracy": 0.5, "seconds": 50}')
+    arm = tmp_path / "ablate-resnet-x" / "arms" / "baseline"
+    arm.mkdir(parents=True)
+    (arm / "folds.csv").write_text("fold,val_accuracy,seconds\n1,0.5,10\n")
+    assert readers.parts_seconds(tmp_path, ["resnet-baseline-x", "resnet-baseline-x",
+                                            "ablate-resnet-x", float("nan")]) == [350, 0, 10, 0]
+
