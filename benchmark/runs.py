@@ -303,8 +303,9 @@ def check_factors(config, factors: list[str] | None) -> None:
 
 
 def run_ablation(args, config, data, backend: str, factors: list[str] | None,
-                 run_id: str | None):
-    """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv)."""
+                 run_id: str | None, finished: dict | None = None):
+    """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv).
+    `finished`: arm id -> a finished run folder to copy instead of training (ablation.run_arms)."""
     from benchmark import provenance
     from tuners import ablation
 
@@ -318,7 +319,7 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
     say(args, f"emnist-bench ablate: {config.arch} on {backend}, "
         f"{describe_data(data.fingerprint)}, {len(arms)} arms x {folds_text(config)} x "
         f"{config.training.epochs} epochs -> {store.dir}")
-    return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args))
+    return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args), finished)
 
 
 def study(args) -> int:
@@ -354,6 +355,13 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
     say(args, f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "
         f"-> {store.dir}")
 
+    finished = {}  # the baseline part's run, which the ablation's baseline arm is a copy of
+
+    def baseline_part():
+        row = run_cv(args, base, data, backend, None)
+        finished["baseline"] = results_root(args) / row["run_id"]
+        return study.cv_part(row)
+
     def best_part():
         if same:  # the study's ResNet: baseline and best are one configuration, trained once
             return {**study.cv_part(run_cv(args, base, data, backend, None)),
@@ -361,10 +369,10 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
         return study.cv_part(run_cv(args, best, data, backend, None))
 
     table = study.run(store, {
-        "baseline": lambda: study.cv_part(run_cv(args, base, data, backend, None)),
+        "baseline": baseline_part,
         "best": best_part,
         "ablation": lambda: study.ablation_part(
-            *run_ablation(args, base, data, backend, factors, None)),
+            *run_ablation(args, base, data, backend, factors, None, finished)),
     }, progress(args))
     print(study.summary_text(store.run_id, table))
 

@@ -34,8 +34,14 @@ def test_study_runs_both_presets_and_the_ablation_then_resumes(capsys, nist_dir,
     baseline = root / cv_parts["baseline"]
     recorded = (pd.read_csv(baseline / "folds.csv")["seconds"].sum()
                 + json.loads((baseline / "test.json").read_text())["seconds"])
-    assert table.set_index("part").loc["baseline", "seconds"] == pytest.approx(recorded)
+    assert table.set_index("part").loc["baseline", "seconds"] == pytest.approx(recorded, rel=1e-4)
     assert study_dir.name in out
+    # The ablation's baseline arm is the baseline part's run, copied, not trained again.
+    arm = root / table.set_index("part").loc["ablation", "run_id"] / "arms" / "baseline"
+    assert json.loads((arm / "config.json").read_text())["copied_from"] == cv_parts["baseline"]
+    assert (arm / "folds.csv").read_text() == (baseline / "folds.csv").read_text()
+    assert f"arm 1/3: baseline copied from {cv_parts['baseline']}" in err
+    assert err.count("fold 1/2: val_accuracy") == 2 + 2  # the presets, then two arms
 
     # The same command again: nothing is trained twice and the wall times stay as they were.
     code, _, err = run_cli(capsys, *argv)

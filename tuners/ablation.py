@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -75,14 +76,24 @@ def step_within(step_size: int, epochs: int) -> int:
 
 
 def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
-             stream=STDERR) -> pd.DataFrame:
-    """Cross-validate and test every arm (resuming finished folds); return ablations.csv."""
+             stream=STDERR, finished: dict[str, Path] | None = None) -> pd.DataFrame:
+    """Cross-validate and test every arm (resuming finished folds); return ablations.csv.
+
+    `finished` maps an arm id to a finished cv run of the same model, training, folds, seed
+    and data (the study's baseline part for the baseline arm): that arm is copied from it,
+    not trained again; the copy's config.json names the run (`copied_from`).
+    """
     root = Path(run_dir) / "arms"
     clock = WorkClock(len(arms))
     for number, arm in enumerate(arms, start=1):
         store = results.RunStore(root, arm["id"])
         config = arm["config"]
         digest = config.digest(data.fingerprint["sha256"])
+        source = (finished or {}).get(arm["id"])
+        if not store.exists() and source and copy_finished(Path(source), store, arm, digest, data):
+            if stream is not None:
+                print(f"arm {number}/{len(arms)}: {arm['id']} copied from {Path(source).name} "
+                      "(the same configuration, folds and data)", file=stream, flush=True)
         if store.exists() and not store.test_done() and store.read_config().get("digest") != digest:
             raise ValueError(f"arm {arm['id']} of {Path(run_dir).name} was started with another "
                              f"configuration; delete {root / arm['id']} to run it again")
@@ -111,6 +122,32 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
         table = summarise(arms, root)
         results.write_csv(Path(run_dir) / "ablations.csv", table)
     return table
+
+
+# What a run is trained on: two runs that agree on these give the same numbers.
+SAME_RUN_KEYS = ("arch", "model", "training", "folds", "repeats", "seed", "split", "limit")
+
+
+def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,
+                  data: Dataset) -> bool:
+    """Copy a finished run's tables into the arm's folder if it is the arm's run in all but its
+    name (False, copying nothing, otherwise). config.json goes last, so a copy cut short is
+    made again; it keeps the source's provenance and says where it came from."""
+    if not (source / "test.json").exists() or not (source / "config.json").exists():
+        return False
+    stored = json.loads((source / "config.json").read_text())
+    wanted, had = arm["config"].to_dict(), stored.get("run") or {}
+    if ((stored.get("data") or {}).get("sha256") != data.fingerprint["sha256"]
+            or any(had.get(k, 1 if k == "repeats" else None) != wanted[k]
+                   for k in SAME_RUN_KEYS)):
+        return False
+    store.dir.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file() and path.suffix in (".csv", ".json", ".npz") and path.name != "config.json":
+            shutil.copy2(path, store.path(path.name))
+    store.write_config({**stored, "run": wanted, "digest": digest, "copied_from": source.name,
+                        "ablation_factor": arm["factor"], "ablation_value": str(arm["value"])})
+    return True
 
 
 def summarise(arms: list[dict], root: Path) -> pd.DataFrame:
