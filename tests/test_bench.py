@@ -147,9 +147,7 @@ def test_bench_current_backend_with_peer(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="spawns every backend itself: run once, "
-                    "in the tensorflow pass")
-@pytest.mark.any_backend
+@pytest.mark.any_backend  # it spawns every backend itself: one pass, whichever, runs it
 def test_bench_all_backends_mixed_bfloat16_table(capsys, tmp_path):
     code, out, err = run_bench(capsys, "--arch", "mlp", "--backend", "all", "--precision",
                                "mixed_bfloat16", "--steps", "2", "--warmup-seconds", "0",
