@@ -164,3 +164,54 @@ def test_a_steplr_arm_that_never_stepped_is_named_beside_its_verdict(tmp_path, e
     idle = f"schedule-step did not step: StepLR (step 10) never decays within {epochs} epochs"
     assert (idle in verdict) == (epochs == 4)
     assert verdict.startswith("within noise")
+
+
+def write_run(root, run_id, arch, accuracies, n_train, budget, studied=False):
+    """A runs-table row (as complete_runs gives it) with its folds.csv on disk."""
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    pd.DataFrame({"fold": range(1, len(accuracies) + 1), "val_accuracy": accuracies}).to_csv(
+        folder / "folds.csv", index=False)
+    return {"run_id": run_id, "arch": arch, "preset": "x" if studied else "best",
+            "official": False, "n_train": n_train, "folds": len(accuracies), "seed": 0,
+            "created": "2026-11-30", "digest": run_id, "data": f"bymerge ({n_train})",
+            "budget": budget, "run_dir": folder}
+
+
+def test_architectures_are_judged_only_on_runs_with_the_same_data_and_budget(tmp_path):
+    """MLP < CNN is tested on a pair of best-preset runs with the same data, folds and budget
+    (the largest training set of such pairs), not on each one's representative run; with no
+    such pair it is shown as not comparable, untested."""
+    from benchmark import report
+
+    mlp_study = write_run(tmp_path, "mlp-study-best", "mlp", [0.84] * 5, 99707, "5 folds x 20",
+                          studied=True)
+    cnn_study = write_run(tmp_path, "cnn-study-best", "cnn", [0.89, 0.90, 0.896], 99707,
+                          "3 folds x 4", studied=True)
+    mlp_small = write_run(tmp_path, "mlp-small", "mlp", [0.70, 0.71, 0.72], 10000, "3 folds x 4")
+    cnn_small = write_run(tmp_path, "cnn-small", "cnn", [0.80, 0.81, 0.80], 10000, "3 folds x 4")
+    mlp_matched = write_run(tmp_path, "mlp-matched", "mlp", [0.80, 0.81, 0.805], 99707,
+                            "3 folds x 4")
+    studied = frozenset({"mlp-study-best", "cnn-study-best"})
+
+    def claim(*rows):
+        claims = report.comparison_claims(pd.DataFrame(rows), studied)
+        return next(c for c in report.judge(claims) if c["claim"] == "MLP < CNN (best presets)")
+
+    judged = claim(mlp_study, cnn_study, mlp_small, cnn_small, mlp_matched)
+    assert "`mlp-matched` vs `cnn-study-best`" in judged["data and budget"]
+    assert "CV 0.8050 vs 0.8953 (Δ +0.0903); p " in judged["ours"]
+    assert judged["verdict"].startswith("agrees")
+    # Only the 10,000-image pair matches: it is the one tested.
+    assert "`mlp-small` vs `cnn-small`" in claim(mlp_study, cnn_study, mlp_small,
+                                                 cnn_small)["data and budget"]
+    # No pair matches: the studies' runs are shown, untested.
+    unmatched = claim(mlp_study, cnn_study, mlp_small)
+    assert unmatched["verdict"] == "not comparable (different data or budget)"
+    assert "_judged" not in unmatched and "5 folds x 20 / " in unmatched["data and budget"]
+    # Runs that differ by the same amount on every fold leave no variance to test with.
+    same = dict(cnn_study, run_id="cnn-same", preset="best", run_dir=tmp_path / "cnn-same")
+    (tmp_path / "cnn-same").mkdir()
+    pd.DataFrame({"fold": [1, 2, 3], "val_accuracy": [0.90, 0.91, 0.905]}).to_csv(
+        tmp_path / "cnn-same" / "folds.csv", index=False)
+    assert claim(mlp_matched, same)["verdict"].startswith("not tested (the same difference")
