@@ -202,6 +202,10 @@ def test_architectures_are_judged_only_on_runs_with_the_same_data_and_budget(tmp
     assert "`mlp-matched` vs `cnn-study-best`" in judged["data and budget"]
     assert "CV 0.8050 vs 0.8953 (Δ +0.0903); p " in judged["ours"]
     assert judged["verdict"].startswith("agrees")
+    # A pair in which a run learned nothing is not a comparison of architectures.
+    collapsed = dict(mlp_matched, collapsed="collapsed: chance level")
+    assert "`mlp-small` vs `cnn-small`" in claim(mlp_study, cnn_study, mlp_small, cnn_small,
+                                                 collapsed)["data and budget"]
     # Only the 10,000-image pair matches: it is the one tested.
     assert "`mlp-small` vs `cnn-small`" in claim(mlp_study, cnn_study, mlp_small,
                                                  cnn_small)["data and budget"]
