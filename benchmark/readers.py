@@ -356,6 +356,16 @@ def baseline_value(factor: str, arch: str, settings: dict) -> str | None:
     return normalise(settings[factor]) if factor in settings else None
 
 
+def same_folds(a, b) -> bool:
+    """Two runs (runs-table rows) scored on the very same folds: the same data, training
+    images, seed, folds and repeats, so their fold scores pair up for a paired test."""
+    def value(run, key, default=None):
+        v = run.get(key, default)
+        return default if v is None or v != v else v
+    return all(value(a, k, d) == value(b, k, d) for k, d in (
+        ("data", None), ("n_train", None), ("seed", 0), ("folds", None), ("repeats", 1)))
+
+
 def interval(low, high) -> str:
     """A delta's 95% interval as text ("" without one)."""
     if low is None or high is None or low != low or high != high:

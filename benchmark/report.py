@@ -450,9 +450,8 @@ def changes_section(claims: list[dict]) -> str:
 def same_budget(ra: pd.Series, rb: pd.Series) -> bool:
     """Two runs trained on the same data and folds (data, seed, folds, training images) with
     the same budget per preset (folds, repeats, epochs, limit, precision)."""
-    return (ra["digest"] is not None and rb["digest"] is not None and ra["data"] == rb["data"]
-            and ra["seed"] == rb["seed"] and ra["folds"] == rb["folds"]
-            and ra["n_train"] == rb["n_train"] and ra["budget"] == rb["budget"])
+    return (ra["digest"] is not None and rb["digest"] is not None
+            and readers.same_folds(ra, rb) and ra["budget"] == rb["budget"])
 
 
 def learned(run: pd.Series) -> bool:

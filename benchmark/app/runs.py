@@ -1,7 +1,8 @@
 """Runs: every cross-validation run in a table (architecture, preset, backend, precision,
 data, CV mean ± std, test accuracy, epochs, folds, wall time, status), and the runs chosen to
 compare drawn side by side: each fold's validation accuracy, CV mean ± std and test accuracy,
-then the settings in which they differ. Folders that could not be read are listed here."""
+for two runs on the same folds the paired test of their difference, then the settings in which
+they differ. Folders that could not be read are listed here."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import readers
+from benchmark import paired, readers
 from benchmark.app.shared import chart, fmt_accuracy, read, show_problems
 
 
@@ -81,6 +82,8 @@ def compare_runs(catalog: readers.Catalog) -> None:
     st.caption("Dots: each fold's validation accuracy; bar and tick: CV mean ± std; "
                "red diamond: test accuracy of the final model.")
     chart(alt.layer(*layers).properties(height=70 + 40 * len(chosen)))  # axes included
+    if len(chosen) == 2:
+        paired_difference(runs.loc[chosen[0]], runs.loc[chosen[1]], chosen)
     settings = {}
     for run_id in chosen:
         config = read(runs.loc[run_id].run_dir, "config")
@@ -98,3 +101,28 @@ def compare_runs(catalog: readers.Catalog) -> None:
         st.caption("The chosen runs have the same settings.")
     else:
         st.dataframe(differing)
+
+
+def paired_difference(a: pd.Series, b: pd.Series, names: list[str]) -> None:
+    """Two runs on the same folds: the second minus the first, fold by fold, with the corrected
+    resampled t-test and its 95% interval (benchmark/paired.py); otherwise why there is none."""
+    if not readers.same_folds(a, b):
+        st.caption("No paired test: these two runs were not scored on the same folds "
+                   "(different data, training images, seed, folds or repeats).")
+        return
+    fa, fb = (read(run.run_dir, "folds") for run in (a, b))
+    if fa.empty or fb.empty:
+        return
+    test = paired.compare(fb.set_index("fold")["val_accuracy"],
+                          fa.set_index("fold")["val_accuracy"], int(a["folds"]))
+    if test["folds"] < 2:
+        st.caption("No paired test: fewer than two folds in common.")
+        return
+    words = readers.verdict(test["p_value"], test["delta"])
+    p = ("no p-value (the same difference on every fold)" if test["p_value"] is None else
+         f"corrected p {test['p_value']:.3f} (plain paired t {test['p_plain']:.3f})")
+    st.markdown(f"**{names[1]} − {names[0]}**: Δ {test['delta']:+.4f} validation accuracy, 95% "
+                f"{readers.interval(test['ci_low'], test['ci_high'])} over {test['folds']} "
+                f"paired folds; {p}: **{words}**. One comparison, so the p-value is not "
+                "adjusted for others.")
+
