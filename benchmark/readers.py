@@ -213,9 +213,13 @@ def ablation_summary(path: Path, config: dict) -> dict:
 
 def recorded_seconds(run_dir: Path) -> float:
     """The training seconds a run (and an ablation's arms) recorded: every finished fold in
-    folds.csv and the final fit in test.json. Work lost to a kill mid-fold is not in them."""
+    folds.csv and the final fit in test.json. Work lost to a kill mid-fold is not in them, and
+    an arm copied from another run (`copied_from`: a study's baseline) was not trained here."""
     total = 0.0
     for folder in [Path(run_dir), *sorted(Path(run_dir).glob("arms/*"))]:
+        config = folder / "config.json"
+        if folder != Path(run_dir) and config.exists() and read_json(config).get("copied_from"):
+            continue
         folds = folder / "folds.csv"
         if folds.exists():
             table = read_csv(folds)

@@ -42,6 +42,10 @@ def test_study_runs_both_presets_and_the_ablation_then_resumes(capsys, nist_dir,
     assert (arm / "folds.csv").read_text() == (baseline / "folds.csv").read_text()
     assert f"arm 1/3: baseline copied from {cv_parts['baseline']}" in err
     assert err.count("fold 1/2: val_accuracy") == 2 + 2  # the presets, then two arms
+    arms = [f for f in arm.parent.iterdir() if f.is_dir() and f.name != "baseline"]  # copy: 0
+    trained = sum(pd.read_csv(f / "folds.csv")["seconds"].sum()
+                  + json.loads((f / "test.json").read_text())["seconds"] for f in arms)
+    assert table.set_index("part").loc["ablation", "seconds"] == pytest.approx(trained, rel=1e-4)
 
     # The same command again: nothing is trained twice and the wall times stay as they were.
     code, _, err = run_cli(capsys, *argv)
