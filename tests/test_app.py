@@ -85,24 +85,32 @@ def test_runs_lists_every_run_with_its_data_and_scores(monkeypatch, app_results)
     assert at.multiselect(key="compare").value  # runs chosen for comparison by default
 
 
-def test_two_runs_on_the_same_folds_get_a_paired_test(monkeypatch, app_results):  # noqa: F811
-    """Compare two runs scored on the same folds: their fold-by-fold difference, its interval and
-    the corrected test's verdict, as the ablation page gives an arm."""
+def test_compared_runs_on_the_same_folds_get_a_paired_test(monkeypatch, app_results):  # noqa: F811
+    """Runs compared with the first one chosen: on the same folds, their fold-by-fold difference,
+    its interval and the corrected test's verdict, as the ablation page gives an arm."""
     at = open_app(monkeypatch, app_results)
     at.multiselect(key="compare").set_value(["mlp-baseline", "mlp-best"]).run()
     assert not at.exception
     folds = {run: pd.read_csv(app_results / run / "folds.csv")["val_accuracy"]
              for run in ("mlp-baseline", "mlp-best")}
-    delta = (folds["mlp-best"] - folds["mlp-baseline"]).mean()
-    line = next(m.value for m in at.markdown if "mlp-best − mlp-baseline" in m.value)
-    assert f"Δ {delta:+.4f} validation accuracy" in line and "over 2 paired folds" in line
-    assert any(f"**{words}**" in line for words in readers.VERDICTS)
+    assert any(h.value == "Paired differences from mlp-baseline" for h in at.subheader)
+    row = at.dataframe[1].value.set_index("run").loc["mlp-best"]
+    assert row["delta"] == pytest.approx((folds["mlp-best"] - folds["mlp-baseline"]).mean())
+    assert row["folds"] == 2 and row["verdict"] in readers.VERDICTS
     runs = readers.scan(app_results).runs.set_index("run_id")
     best = runs.loc["mlp-best"]
     assert readers.same_folds(runs.loc["mlp-baseline"], best)
     reseeded = best.copy()
     reseeded["seed"] = best["seed"] + 1
     assert not readers.same_folds(best, reseeded)
+
+
+def test_runs_opens_on_the_newest_run_and_runs_on_its_folds(monkeypatch, app_results):  # noqa: F811
+    at = open_app(monkeypatch, app_results)
+    runs = readers.scan(app_results).runs.set_index("run_id")
+    chosen = at.multiselect(key="compare").value
+    assert runs.loc[chosen[0], "created"] == runs["created"].max() and len(chosen) >= 2
+    assert at.dataframe[1].value["verdict"].isin(readers.VERDICTS).all()
 
 
 def test_ablation_has_a_verdict_per_arm_and_marks_the_baseline(monkeypatch, app_results):  # noqa: F811

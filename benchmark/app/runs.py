@@ -1,8 +1,8 @@
 """Runs: every cross-validation run in a table (architecture, preset, backend, precision,
 data, CV mean ± std, test accuracy, epochs, folds, wall time, status), and the runs chosen to
 compare drawn side by side: each fold's validation accuracy, CV mean ± std and test accuracy,
-for two runs on the same folds the paired test of their difference, then the settings in which
-they differ. Folders that could not be read are listed here."""
+each one's paired difference from the first where they were scored on the same folds, then
+the settings in which they differ. Folders that could not be read are listed here."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def page(catalog: readers.Catalog) -> None:
 def compare_runs(catalog: readers.Catalog) -> None:
     runs = catalog.runs.set_index("run_id")
     chosen = st.multiselect("Compare runs", list(runs.index), key="compare",
-                            persist_state="session", default=list(runs.index[:3]))
+                            persist_state="session", default=default_comparison(runs))
     if not chosen:
         st.caption("Choose runs above to compare their folds and settings.")
         return
@@ -82,8 +82,8 @@ def compare_runs(catalog: readers.Catalog) -> None:
     st.caption("Dots: each fold's validation accuracy; bar and tick: CV mean ± std; "
                "red diamond: test accuracy of the final model.")
     chart(alt.layer(*layers).properties(height=70 + 40 * len(chosen)))  # axes included
-    if len(chosen) == 2:
-        paired_difference(runs.loc[chosen[0]], runs.loc[chosen[1]], chosen)
+    if len(chosen) >= 2:
+        paired_differences(runs, chosen)
     settings = {}
     for run_id in chosen:
         config = read(runs.loc[run_id].run_dir, "config")
@@ -103,26 +103,48 @@ def compare_runs(catalog: readers.Catalog) -> None:
         st.dataframe(differing)
 
 
-def paired_difference(a: pd.Series, b: pd.Series, names: list[str]) -> None:
-    """Two runs on the same folds: the second minus the first, fold by fold, with the corrected
-    resampled t-test and its 95% interval (benchmark/paired.py); otherwise why there is none."""
-    if not readers.same_folds(a, b):
-        st.caption("No paired test: these two runs were not scored on the same folds "
-                   "(different data, training images, seed, folds or repeats).")
-        return
-    fa, fb = (read(run.run_dir, "folds") for run in (a, b))
-    if fa.empty or fb.empty:
-        return
-    test = paired.compare(fb.set_index("fold")["val_accuracy"],
-                          fa.set_index("fold")["val_accuracy"], int(a["folds"]))
-    if test["folds"] < 2:
-        st.caption("No paired test: fewer than two folds in common.")
-        return
-    words = readers.verdict(test["p_value"], test["delta"])
-    p = ("no p-value (the same difference on every fold)" if test["p_value"] is None else
-         f"corrected p {test['p_value']:.3f} (plain paired t {test['p_plain']:.3f})")
-    st.markdown(f"**{names[1]} − {names[0]}**: Δ {test['delta']:+.4f} validation accuracy, 95% "
-                f"{readers.interval(test['ci_low'], test['ci_high'])} over {test['folds']} "
-                f"paired folds; {p}: **{words}**. One comparison, so the p-value is not "
-                "adjusted for others.")
+def default_comparison(runs: pd.DataFrame) -> list[str]:
+    """The newest complete run and up to two more scored on its folds (newest first), so the
+    page opens on a paired comparison; without such runs, the first three."""
+    done = runs[runs["status"] == "complete"] if "status" in runs else runs
+    if done.empty or "created" not in done:
+        return list(runs.index[:3])
+    done = done.sort_values("created", ascending=False, kind="stable")
+    newest = done.iloc[0]
+    peers = [run_id for run_id, run in done.iloc[1:].iterrows()
+             if readers.same_folds(newest, run)]
+    return [done.index[0], *peers[:2]] if peers else list(runs.index[:3])
 
+
+def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
+    """Each chosen run minus the first, fold by fold where both were scored on the same folds:
+    Δ, its 95% interval, the corrected resampled t-test (benchmark/paired.py) and the verdict in
+    the ablation page's words; a run on other folds says so instead."""
+    first = runs.loc[chosen[0]]
+    folds = read(first.run_dir, "folds")
+    rows = []
+    for run_id in chosen[1:]:
+        run = runs.loc[run_id]
+        row = {"run": run_id, "delta": None, "interval": "", "p_value": None, "p_plain": None,
+               "folds": 0, "verdict": "not paired: scored on other folds"}
+        other = read(run.run_dir, "folds")
+        if readers.same_folds(first, run) and not folds.empty and not other.empty:
+            test = paired.compare(other.set_index("fold")["val_accuracy"],
+                                  folds.set_index("fold")["val_accuracy"], int(first["folds"]))
+            row.update(delta=test["delta"], p_value=test["p_value"], p_plain=test["p_plain"],
+                       folds=test["folds"],
+                       interval=readers.interval(test["ci_low"], test["ci_high"]),
+                       verdict=readers.verdict(test["p_value"], test["delta"]))
+        rows.append(row)
+    st.subheader(f"Paired differences from {chosen[0]}")
+    st.caption("Each run's validation accuracy minus the first's, fold by fold, where both were "
+               "scored on the same folds (same data, training images, seed, folds and repeats): "
+               "the mean difference, its 95% interval and the corrected resampled t-test "
+               "(the plain paired t-test's p beside it). Each p-value is one comparison, not "
+               "adjusted for the others.")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+        "delta": st.column_config.NumberColumn("Δ accuracy", format="%+.4f"),
+        "interval": "95% interval",
+        "p_value": st.column_config.NumberColumn("p (corrected)", format="%.3f"),
+        "p_plain": st.column_config.NumberColumn("p (plain t)", format="%.3f"),
+        "folds": "paired folds"})
