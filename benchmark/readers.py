@@ -242,7 +242,6 @@ def parts_seconds(root: Path, run_ids) -> list[float]:
     return seconds
 
 
-
 def read_csv(path: Path, **kwargs) -> pd.DataFrame:
     """A CSV, or an empty frame when it is missing or empty (not written yet)."""
     try:

@@ -463,23 +463,20 @@ def learned(run: pd.Series) -> bool:
 def comparison_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
     """MLP < CNN < ResNet on the best presets, as claims (judged with the others by `judge`).
 
-    Matched budgets only: of each architecture's best-preset runs, the pair that trained on
-    the same data and folds with the same budget (same_budget), neither of them collapsed, is
-    tested, official data first,
-    then the most training images, then the order of `candidates`; with no such
-    pair, the representatives are shown with the verdict "not comparable (different data or
-    budget)" and no test."""
+    Matched budgets only: of each architecture's best-preset runs (in the order of
+    `candidates`), the first pair that trained on the same data and folds with the same budget
+    (same_budget), neither of them collapsed, is tested; with no such pair, the representatives
+    are shown with the verdict "not comparable (different data or budget)" and no test."""
     found = ({arch: [row for _, row in candidates(runs, arch, studied=studied).iterrows()]
               for arch in architectures.names()} if not runs.empty else {})
     claims = []
     for a, b in zip(published.RANKING, published.RANKING[1:], strict=False):
         if not found.get(a) or not found.get(b):
             continue
-        pairs = [(i + j, ra, rb) for i, ra in enumerate(found[a]) for j, rb in enumerate(found[b])
+        pairs = [(ra, rb) for ra in found[a] for rb in found[b]
                  if same_budget(ra, rb) and learned(ra) and learned(rb)]
-        pairs.sort(key=lambda p: (-bool(p[1]["official"]), -float(p[1]["n_train"]), p[0]))
         matched = bool(pairs)
-        ra, rb = (pairs[0][1], pairs[0][2]) if matched else (found[a][0], found[b][0])
+        ra, rb = pairs[0] if matched else (found[a][0], found[b][0])
         fa, fb = fold_accuracies(ra["run_dir"]), fold_accuracies(rb["run_dir"])
         claim = {"claim": f"{label(a)} < {label(b)} (best presets)",
                  "study": f"{published.FINAL[a]} < {published.FINAL[b]} (test)",
@@ -503,8 +500,9 @@ def comparison_section(claims: list[dict]) -> str:
         return ""
     return ("## MLP < CNN < ResNet\n\nThe best preset of each architecture, compared on "
             "validation accuracy over the same folds where both have a run on the same data "
-            "with the same budget, neither of which learned nothing (of such pairs: official "
-            "data first, then the largest training set; the corrected paired test, its p-value adjusted with the report's "
+            "with the same budget, neither of which learned nothing (the first such pair in "
+            "the report's order of runs: a study's first, then official data, then the largest "
+            "training set; the corrected paired test, its p-value adjusted with the report's "
             "other claims); otherwise each one's representative run is shown, not judged."
             "\n\n" + markdown(pd.DataFrame(claims, columns=[
                 "claim", "study", "ours", "data and budget", "verdict"])))

@@ -25,6 +25,7 @@ ablation resumes fold by fold. results/<run-id>/ablations.csv has one row per ar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -124,29 +125,28 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
     return table
 
 
-# What a run is trained on: two runs that agree on these give the same numbers.
-SAME_RUN_KEYS = ("arch", "model", "training", "folds", "repeats", "seed", "split", "limit")
-
-
 def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,
                   data: Dataset) -> bool:
     """Copy a finished run's tables into the arm's folder if it is the arm's run in all but its
-    name (False, copying nothing, otherwise). config.json goes last, so a copy cut short is
-    made again; it keeps the source's provenance and says where it came from."""
+    name: the arm's configuration under the run's preset label and overrides has the run's
+    digest (RunConfig.digest: everything that changes the numbers, the data included). False,
+    copying nothing, otherwise. config.json goes last, so a copy cut short is made again; it
+    keeps the source's provenance and says where it came from."""
     if not (source / "test.json").exists() or not (source / "config.json").exists():
         return False
     stored = json.loads((source / "config.json").read_text())
-    wanted, had = arm["config"].to_dict(), stored.get("run") or {}
-    if ((stored.get("data") or {}).get("sha256") != data.fingerprint["sha256"]
-            or any(had.get(k, 1 if k == "repeats" else None) != wanted[k]
-                   for k in SAME_RUN_KEYS)):
+    had = stored.get("run") or {}
+    renamed = dataclasses.replace(arm["config"], preset=had.get("preset", ""),
+                                  overrides=had.get("overrides") or {})
+    if renamed.digest(data.fingerprint["sha256"]) != stored.get("digest"):
         return False
     store.dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.iterdir()):
         if path.is_file() and path.suffix in (".csv", ".json", ".npz") and path.name != "config.json":
             shutil.copy2(path, store.path(path.name))
-    store.write_config({**stored, "run": wanted, "digest": digest, "copied_from": source.name,
-                        "ablation_factor": arm["factor"], "ablation_value": str(arm["value"])})
+    store.write_config({**stored, "run": arm["config"].to_dict(), "digest": digest,
+                        "copied_from": source.name, "ablation_factor": arm["factor"],
+                        "ablation_value": str(arm["value"])})
     return True
 
 
