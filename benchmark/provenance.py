@@ -32,14 +32,29 @@ def versions() -> dict[str, str]:
 
 @functools.cache
 def code_version() -> str:
-    """`git describe` of the checkout the code runs from, '-dirty' when it has changes."""
-    here = Path(__file__).resolve().parent
+    """`git describe` of the checkout the code runs from, '-dirty' when its code has changes."""
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=here,
-                             capture_output=True, text=True, timeout=10, check=True)
-        return out.stdout.strip()
+        return describe(Path(__file__).resolve().parent)
     except (OSError, subprocess.SubprocessError):
         return f"emnist-bench {versions().get('emnist-bench', 'unknown')} (no git)"
+
+
+def describe(directory: Path) -> str:
+    """`git describe` of the checkout holding `directory`, '-dirty' when a tracked file outside
+    `results/` has changed: results are what the code writes, not code, so a run made while
+    other runs wait to be committed still names a clean version.
+
+    Raises:
+        OSError, subprocess.SubprocessError: no git, or not a checkout.
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+
+    version = git("describe", "--always", "--tags")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--",
+                  ":(top)", ":(top,exclude)results")
+    return f"{version}-dirty" if changed else version
 
 
 # The widest vector extension of a CPU, first match wins: what decides a CPU kernel's speed
