@@ -52,7 +52,8 @@ def describe(directory: Path) -> str:
                               timeout=10, check=True).stdout.strip()
 
     version = git("describe", "--always", "--tags")
-    changed = git("status", "--porcelain", "--untracked-files=no", "--",
+    # no optional locks: a run's status check never contends with a commit in progress
+    changed = git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--",
                   ":(top)", ":(top,exclude)results")
     return f"{version}-dirty" if changed else version
 
