@@ -11,6 +11,17 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("none", "step", "plateau", "cosine")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
+# The one rule for settings added after runs were stored: each setting here, at the value that
+# every run before it used without recording it, is left out of the digest, so those runs keep
+# their digests and their folders still resume. A changed default needs no entry: the digest
+# holds the value a run used, whatever the default was then (the presets' `init` became
+# "torch" while older runs recorded "keras", which stays out of their digests by this table).
+UNRECORDED_BEFORE = {
+    ("training", "precision"): "float32",  # before --precision: every run trained in float32
+    ("repeats",): 1,  # before --repeats: one K-fold split
+    ("model", "init"): "keras",  # before `init`: Keras's initialisers
+}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -77,14 +88,13 @@ class RunConfig:
     def digest(self, data_sha256: str = "") -> str:
         """A short hash of everything that changes the numbers (not the backend)."""
         values = self.to_dict()
-        if values["training"]["precision"] == "float32":
-            # Runs from before precision was a setting trained in float32; leaving the default
-            # out keeps their digests, so their folders still resume.
-            del values["training"]["precision"]
-        if values["repeats"] == 1:  # likewise: one K-fold split is what every older run did
-            del values["repeats"]
-        if values["model"].get("init") == "keras":  # and Keras's initialisers, before `init`
-            del values["model"]["init"]
+        for path, before in UNRECORDED_BEFORE.items():
+            *parents, name = path
+            holder = values
+            for parent in parents:
+                holder = holder.get(parent, {})
+            if name in holder and holder[name] == before:
+                del holder[name]
         text = json.dumps(values, sort_keys=True) + data_sha256
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from benchmark import cv, data, presets, results, training
-from benchmark.config import TrainConfig
+from benchmark.config import RunConfig, TrainConfig
 from tests.synthetic import write_nist
 
 FOLDS = 3
@@ -192,6 +192,41 @@ def test_float32_keeps_the_digests_of_runs_made_before_precision_was_a_setting()
     bf16 = RunConfig(**{**run, "training": TrainConfig(**{
         **json.loads(json.dumps(run["training"].__dict__)), "precision": "mixed_bfloat16"})})
     assert bf16.digest(stored["data"]["sha256"]) != stored["digest"]
+
+
+def test_every_committed_run_keeps_its_digest():
+    """The digest's one rule (config.UNRECORDED_BEFORE) keeps every stored cv run and ablation
+    arm resumable, whatever defaults changed since (the presets' `init` among them)."""
+    from pathlib import Path
+
+    from benchmark.config import RunConfig, train_config_from_dict
+
+    root = Path(__file__).parents[1] / "results"
+    checked = 0
+    for path in sorted([*root.glob("*/config.json"), *root.glob("*/arms/*/config.json")]):
+        stored = json.loads(path.read_text())
+        if stored.get("kind") != "cv" or "run" not in stored or "digest" not in stored:
+            continue
+        run = {**stored["run"], "training": train_config_from_dict(stored["run"]["training"])}
+        assert RunConfig(**run).digest(stored["data"]["sha256"]) == stored["digest"], path
+        checked += 1
+    assert checked >= 50
+
+
+def test_presets_start_as_the_study_did_and_keras_init_is_one_setting_away():
+    """The study's PyTorch initialisation in every preset; `--set init=keras` gives the
+    configuration, and so the digest, that runs made before the change recorded."""
+    from benchmark import architectures
+
+    for arch in architectures.names():
+        for preset in architectures.get(arch).presets:
+            assert presets.resolve(arch, preset).model["init"] == "torch"
+    keras_init = presets.resolve("mlp", "best", {"init": "keras"}, folds=5, seed=0)
+    values = keras_init.to_dict()
+    del values["model"]["init"]  # a run stored before `init` existed
+    older = RunConfig(**{**values, "training": keras_init.training})
+    assert keras_init.digest() == older.digest()
+    assert presets.resolve("mlp", "best", folds=5, seed=0).digest() != keras_init.digest()
 
 
 def test_store_refuses_paths_outside_results(tmp_path):

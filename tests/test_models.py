@@ -324,7 +324,7 @@ def test_defaults_are_the_baseline():
         "l1": 1e-5,
         "l2": 0.0,
         "leaky_slope": 0.1,
-        "init": "keras",
+        "init": "torch",
         "num_classes": 47,
         "input_shape": (28, 28),
     }

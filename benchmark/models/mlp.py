@@ -19,7 +19,7 @@ def mlp(
     l1: float = 1e-5,
     l2: float = 0.0,
     leaky_slope: float = 0.1,
-    init: str = "keras",
+    init: str = "torch",
     num_classes: int = 47,
     input_shape: Sequence[int] = (28, 28),
 ) -> keras.Model:
@@ -34,8 +34,9 @@ def mlp(
         l1: L1 factor on every kernel.
         l2: L2 factor on every kernel.
         leaky_slope: negative slope when activation is "leaky_relu".
-        init: how Dense and Conv2D weights start: "keras" (glorot_uniform kernels, zero
-            biases) or "torch" (PyTorch's U(+-1/sqrt(fan_in)) on kernels and biases).
+        init: how Dense and Conv2D weights start: "torch" (the study's: PyTorch's
+            U(+-1/sqrt(fan_in)) on kernels and biases) or "keras" (glorot_uniform kernels,
+            zero biases).
         num_classes: output classes.
         input_shape: shape of one uint8 image.
 
