@@ -4,7 +4,9 @@ peer and precision facts. Every list of architectures in the suite (the commands
 
 Nothing here imports Keras, KerasTuner or PyTorch: the builder, the search space and the peer are
 named as "module:function" and imported when first used, so the command line can list and check
-architectures before a backend is chosen. The order of registration is the order of the report.
+architectures before a backend is chosen; `keywords` and `definition` read a builder's keyword
+names and a space's source without importing their modules. The order of registration is the
+order of the report.
 
 Adding one (README, "Adding an architecture"): call `register(Architecture(...))` in a module of
 your own and name that module in EMNIST_BENCH_PLUGINS (comma-separated module names); the suite
@@ -14,10 +16,15 @@ and `profile`.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
+import importlib.machinery
+import importlib.util
 import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 PLUGINS_ENV = "EMNIST_BENCH_PLUGINS"
 
@@ -88,6 +95,77 @@ def load(target: str) -> Callable:
     """The object a "module:attribute" string names."""
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def _source_file(module: str) -> Path | None:
+    """The .py file of `module`, found without importing it or the packages above it (the
+    builders' package imports Keras): each level is looked up in its parent's folders."""
+    spec, folders = None, None
+    parts = module.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        if name in sys.modules:
+            spec = getattr(sys.modules[name], "__spec__", None)
+        elif depth == 1:
+            spec = importlib.util.find_spec(name)  # a top-level name: nothing is imported
+        else:
+            spec = importlib.machinery.PathFinder.find_spec(name, folders)
+        if spec is None:
+            return None
+        folders = spec.submodule_search_locations
+        if depth < len(parts) and folders is None:
+            return None
+    origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and origin.endswith(".py") else None
+
+
+def definition(target: str) -> ast.FunctionDef | None:
+    """The parsed `def` of a "module:function", read from the module's source without importing
+    it; None when the source does not show it plainly (no source file, a decorated function, a
+    name bound more than once at the module's top level)."""
+    module, _, name = target.partition(":")
+    path = _source_file(module)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    if tree is None:
+        return None
+    bound = [node for node in tree.body
+             if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                 and node.name == name)
+             or (isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import,
+                                   ast.ImportFrom))
+                 and name in _bound_names(node))]
+    if len(bound) != 1 or not isinstance(bound[0], ast.FunctionDef) or bound[0].decorator_list:
+        return None
+    return bound[0]
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def keywords(name: str) -> list[str] | None:
+    """The names of the builder's arguments that have defaults (the model settings `--set` may
+    change: what models.defaults returns once Keras is imported), read from the builder's
+    source, so without importing Keras; None when the source does not show them (`definition`).
+
+    Raises:
+        ValueError: an unknown architecture.
+    """
+    node = definition(get(name).builder)
+    if node is None:
+        return None
+    args = node.args
+    positional = args.posonlyargs + args.args
+    with_defaults = positional[len(positional) - len(args.defaults):] if args.defaults else []
+    return ([a.arg for a in with_defaults]
+            + [a.arg for a, default in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+               if default is not None])
 
 
 register(Architecture(

@@ -5,7 +5,8 @@
     emnist-bench models
 
 Bad input ends with one line on stderr and exit code 2 (arguments) or 1 (data, training),
-before any training starts where it can be known then. Keras is imported only after the
+before any training starts where it can be known then; an unknown architecture, preset,
+--set key or factor before any backend is imported. Keras is imported only after the
 backend is chosen: --backend wins over KERAS_BACKEND. Nothing imports this module; the
 commands live in benchmark.runs (cv, tune, ablate, study), benchmark.listings (models,
 spaces), benchmark.report, benchmark.bench, benchmark.bench_data, benchmark.profiling and
@@ -17,10 +18,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 
 from benchmark import architectures
 from benchmark.arguments import OneLineParser, UsageError, non_negative, positive
 from benchmark.backends import BACKENDS
+from benchmark.config import RunConfig
 
 
 def add_budget_options(parser: argparse.ArgumentParser, *, folds: str = "default: 5",
@@ -34,13 +37,18 @@ def add_budget_options(parser: argparse.ArgumentParser, *, folds: str = "default
     parser.add_argument("--batch-size", type=int, help=batch)
 
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that reads EMNIST and trains."""
+def add_data_options(parser: argparse.ArgumentParser, *, search: bool = False) -> None:
+    """Options shared by every command that reads EMNIST and trains. `search`: cv, whose
+    --from-trial takes the data options not given from the search (runs.data_options)."""
+    also = "; with --from-trial, the search's" if search else ""
     parser.add_argument("--data-dir", help="folder with NIST's emnist-<split>-* files "
-                        "(default: $EMNIST_BENCH_DATA, else tensorflow-datasets)")
-    parser.add_argument("--split", default="balanced", help="EMNIST split (default: balanced)")
-    parser.add_argument("--limit", type=positive, help="class-stratified subset of N training images")
-    parser.add_argument("--seed", type=non_negative, default=0, help="seed (default: 0)")
+                        f"(default: $EMNIST_BENCH_DATA, else tensorflow-datasets{also})")
+    parser.add_argument("--split", default=None if search else RunConfig.split,
+                        help=f"EMNIST split (default: {RunConfig.split}{also})")
+    parser.add_argument("--limit", type=positive, help="class-stratified subset of N training "
+                        f"images{f' (default: all{also})' if search else ''}")
+    parser.add_argument("--seed", type=non_negative, default=None if search else RunConfig.seed,
+                        help=f"seed (default: {RunConfig.seed}{also})")
     parser.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
     parser.add_argument("--backend", choices=BACKENDS,
                         help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
@@ -62,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     arches = ", ".join(architectures.names())
 
     cv = commands.add_parser("cv", help="k-fold cross-validation, then one test evaluation")
-    cv.add_argument("--arch", help=arches)
+    what = cv.add_mutually_exclusive_group(required=True)  # usage: (--arch A | --from-trial T)
+    what.add_argument("--arch", help=f"{arches} (required unless --from-trial is given)")
+    what.add_argument("--from-trial", metavar="TUNE_RUN[:TRIAL]",
+                      help="train a search's trial (default: its best) on the baseline instead "
+                      "of a preset; the search's --data-dir, --split, --limit and --seed unless "
+                      "given")
     cv.add_argument("--preset", default="baseline", help="baseline or best (default: baseline)")
     add_budget_options(cv, folds="number of folds, at least 2 (default: 5)",
                        epochs="epochs per fold (default: the preset's)",
@@ -71,11 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override one setting, e.g. learning_rate=0.01 or kernels=5,5,3")
     cv.add_argument("--run-id", help="results folder name; rerun with the same id to resume "
                     "(default: derived from the configuration, so a rerun resumes)")
-    cv.add_argument("--from-trial", metavar="TUNE_RUN[:TRIAL]",
-                    help="train a search's trial (default: its best) instead of a preset")
     cv.add_argument("--save-model", action="store_true",
                     help="keep the final model as results/<run-id>/model.keras")
-    add_data_options(cv)
+    add_data_options(cv, search=True)
 
     tune = commands.add_parser("tune", help="KerasTuner search over the study's space, "
                                "each trial scored by K-fold CV")
@@ -143,9 +154,11 @@ COMMANDS = {"cv": ("runs", "cv"), "tune": ("runs", "tune"), "ablate": ("runs", "
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    started = time.perf_counter()  # progress lines count "elapsed" from here
     try:
         args = build_parser().parse_args(argv)
         args.in_process = argv is not None  # main(["cv", ...]) from Python, not the console
+        args.started = started
         module, function = COMMANDS[args.command]
         return getattr(importlib.import_module(f"benchmark.{module}"), function)(args)
     except UsageError as error:

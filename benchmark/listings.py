@@ -3,6 +3,7 @@ and `emnist-bench spaces` (an architecture's search space)."""
 
 from __future__ import annotations
 
+from benchmark import architectures
 from benchmark.arguments import UsageError
 from benchmark.backends import choose_backend
 
@@ -10,13 +11,14 @@ from benchmark.backends import choose_backend
 def spaces(args) -> int:
     import json
 
+    try:
+        architectures.get(args.arch)  # an unknown name is refused before Keras is imported
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     choose_backend(args.backend)
     from tuners import spaces
 
-    try:
-        space = spaces.describe(args.arch)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    space = spaces.describe(args.arch)
     if args.json:
         print(json.dumps({name: info["values"] for name, info in space.items()}))
         return 0
@@ -32,7 +34,7 @@ def spaces(args) -> int:
 
 def models(args) -> int:
     choose_backend(args.backend)
-    from benchmark import architectures, models, presets
+    from benchmark import models, presets
 
     if args.keys:
         return print_keys()
@@ -50,7 +52,7 @@ def models(args) -> int:
 
 def print_keys() -> int:
     """Every --set key per architecture with its value in each preset."""
-    from benchmark import architectures, presets
+    from benchmark import presets
 
     for arch in architectures.names():
         names = presets.preset_names(arch)

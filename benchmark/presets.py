@@ -21,6 +21,32 @@ def preset_names(arch: str) -> list[str]:
     return sorted(architectures.get(arch).presets)
 
 
+def check(arch: str, preset: str, keys=(), keywords: list[str] | None = None) -> None:
+    """Refuse an unknown architecture, preset or `--set` key, importing no Keras, so that the
+    command line can do it before a backend is chosen.
+
+    Args:
+        arch, preset: as for resolve.
+        keys: the `--set` keys, each a builder argument or a TrainConfig field.
+        keywords: the builder's arguments with defaults; by default read from its source
+            (architectures.keywords). Where the source does not show them, the keys are left
+            for resolve, which checks them again with the imported builder's.
+
+    Raises:
+        ValueError: the first unknown name, with the known ones.
+    """
+    presets = architectures.get(arch).presets
+    if preset not in presets:
+        raise ValueError(f"unknown preset {preset!r} for {arch}; choose from {', '.join(preset_names(arch))}")
+    keywords = architectures.keywords(arch) if keywords is None else keywords
+    if keywords is None:
+        return
+    known = set(keywords) | {f.name for f in dataclasses.fields(TrainConfig)}
+    for key in keys:
+        if key not in known:
+            raise ValueError(f"--set {key}: no such setting for {arch}; known: {', '.join(sorted(known))}")
+
+
 def parse_value(key: str, text: str, default: object) -> object:
     """Parse a --set value as the type of the default it replaces.
 
@@ -70,23 +96,20 @@ def resolve(arch: str, preset: str, overrides: dict[str, str] | None = None, **r
     """
     from benchmark import models  # imports keras: the backend must be chosen by now
 
+    builder_defaults = models.defaults(arch)
+    check(arch, preset, overrides or {}, keywords=list(builder_defaults))
     presets = architectures.get(arch).presets
-    if preset not in presets:
-        raise ValueError(f"unknown preset {preset!r} for {arch}; choose from {', '.join(preset_names(arch))}")
-    model_kwargs = {**models.defaults(arch), **presets[preset]["model"]}
+    model_kwargs = {**builder_defaults, **presets[preset]["model"]}
     training = {**dataclasses.asdict(TrainConfig()), **presets[preset]["training"]}
     for key in ("epochs", "batch_size", "precision"):
         if run.get(key) is not None:
             training[key] = run.pop(key)
         run.pop(key, None)
-    for key, text in (overrides or {}).items():
+    for key, text in (overrides or {}).items():  # every key is known: check() said so
         if key in model_kwargs:
             model_kwargs[key] = parse_value(key, text, model_kwargs[key])
-        elif key in training:
-            training[key] = parse_value(key, text, training[key])
         else:
-            known = sorted(set(model_kwargs) | set(training))
-            raise ValueError(f"--set {key}: no such setting for {arch}; known: {', '.join(known)}")
+            training[key] = parse_value(key, text, training[key])
     train = TrainConfig(**training)
     train.validate()
     models.build(arch, **model_kwargs)  # raises ValueError for a combination that cannot be built

@@ -21,11 +21,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from benchmark import architectures, workers
 from benchmark.backends import BACKENDS
+
+if TYPE_CHECKING:  # imported where used: the command line builds this parser for every command
+    import pandas as pd
 
 BATCH = 128
 PEER_SIDE = "plain PyTorch"
@@ -160,6 +162,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from benchmark import bench, provenance, results
     from benchmark.arguments import UsageError
 

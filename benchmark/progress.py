@@ -3,9 +3,12 @@
 Inside an epoch, `BatchProgress` shows tqdm's bar (images and batches done, images/s, ETA)
 when the stream is a terminal; when it is not (a log file, a pipe), the same figures as one
 plain line at most every PLAIN_INTERVAL seconds, so logs stay readable. Around the epochs, `WorkClock`
-gives the "elapsed, ETA" of folds, ablation arms and search trials from the units of work
-this process has finished so far. Everything here writes to a stream; None means silence
-(`--quiet`).
+gives the "elapsed, ETA" of folds, ablation arms and search trials: elapsed since the command
+started (every line of a command on one clock, however many trials or arms it runs), and the
+ETA of the work the line counts (a fold's: the folds left in its run, arm or trial, and the
+final model where there is one; an arm's: the ablation's arms left; a trial's: the search's
+trials left) from the units of it this process has finished so far. Everything here writes to
+a stream; None means silence (`--quiet`).
 """
 
 from __future__ import annotations
@@ -30,16 +33,30 @@ def is_terminal(stream) -> bool:
         return False
 
 
+# When the command started, a time.perf_counter() reading: every "elapsed" counts from it.
+# The commands set it (command_started); until then, from the import of this module.
+_command_start = time.perf_counter()
+
+
+def command_started(at: float | None = None) -> None:
+    """Count every "elapsed" from `at` (a time.perf_counter() reading taken as the command
+    started, before Keras was imported), or from now."""
+    global _command_start
+    _command_start = time.perf_counter() if at is None else at
+
+
 def duration(seconds: float) -> str:
     """e.g. "05:07" or "1:02:03" (tqdm's own format)."""
     return tqdm.format_interval(max(0.0, seconds))
 
 
 class WorkClock:
-    """Elapsed time and an ETA for `total` units of work (folds, arms, trials).
+    """Time elapsed since the command started, and an ETA for `total` units of work (folds,
+    arms, trials).
 
-    The ETA is the mean time of the units this process has finished times the units left;
-    units found already done (a resumed run) count as done but not as time spent.
+    The ETA is the mean time of the units this process has finished (timed from this clock's
+    creation) times the units left; units found already done (a resumed run) count as done but
+    not as time spent.
     """
 
     def __init__(self, total: int | None):
@@ -57,11 +74,11 @@ class WorkClock:
     def text(self, extra_units: float = 0.0) -> str:
         """ "elapsed 03:10, ETA 12:40"; `extra_units` adds work beyond the counted units (the
         final model after the folds)."""
-        elapsed = time.perf_counter() - self.start
-        text = f"elapsed {duration(elapsed)}"
+        now = time.perf_counter()
+        text = f"elapsed {duration(now - _command_start)}"
         if self.total is not None and self.worked:
             left = self.total - self.worked - self.skipped + extra_units
-            text += f", ETA {duration(elapsed / self.worked * max(left, 0.0))}"
+            text += f", ETA {duration((now - self.start) / self.worked * max(left, 0.0))}"
         return text
 
 

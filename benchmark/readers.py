@@ -122,6 +122,24 @@ def data_label(data: dict) -> str:
     return f"{split}, not official{sizes}"
 
 
+def budget_text(folds, epochs, limit, precision=None, repeats=None) -> str:
+    """A run's budget as the report and the app write it, e.g. "3 folds x 4 epochs, --limit
+    2,000" (repeats over 1 and mixed_bfloat16 named)."""
+    def given(value):
+        return value is not None and value == value
+
+    text = f"{int(folds)} folds" if given(folds) else "? folds"
+    text += f" x {int(repeats)} repeats" if given(repeats) and int(repeats) > 1 else ""
+    text += f" x {int(epochs)} epochs" if given(epochs) else " x preset epochs"
+    text += f", --limit {int(limit):,}" if given(limit) else ""
+    return text + (", mixed_bfloat16" if precision == "mixed_bfloat16" else "")
+
+
+def fmt(value, spec=".4f") -> str:
+    """A number as text, "–" for none."""
+    return "–" if value is None or value != value else format(value, spec)
+
+
 def is_official(data: dict) -> bool:
     """True for the official EMNIST Balanced split: the only data the study's numbers fit."""
     return bool(data.get("matches_official_sizes")) and data.get("split") == "balanced"
@@ -141,7 +159,8 @@ def run_row(root: Path, run_id: str, config: dict) -> dict:
                # runs from before precision was a setting trained in float32
                precision=training.get("precision", "float32"),
                setup=hashlib.sha256(setup.encode()).hexdigest()[:8],
-               digest=config.get("digest"), run_dir=str(root / run_id))
+               digest=config.get("digest"), data_sha256=data.get("sha256"),
+               run_dir=str(root / run_id))
     return row
 
 
@@ -175,7 +194,7 @@ def scan(root: Path | str) -> Catalog:
         except (ValueError, OSError, KeyError, TypeError, AttributeError) as error:
             catalog.problems.append(Problem(name, f"{type(error).__name__}: {error}"))
     columns = [*results.INDEX_COLUMNS, "data", "official", "data_note", "precision", "setup",
-               "digest", "run_dir"]
+               "digest", "data_sha256", "run_dir"]
     catalog.runs = pd.DataFrame(rows, columns=columns)
     return catalog
 
@@ -200,12 +219,43 @@ def study_summary(path: Path, config: dict) -> dict:
 
 
 def ablation_summary(path: Path, config: dict) -> dict:
-    table = path / "ablations.csv"
-    arms = len(pd.read_csv(table)) if table.exists() else 0
+    """An ablation's arch, backend, data, budget, arms, and its baseline arm: folds finished
+    and whether it collapsed (arm_collapsed)."""
+    table = read_csv(path / "ablations.csv", dtype={"arm": str}, keep_default_na=False)
     data = config.get("data") or {}
+    base = config.get("base") or {}
+    training = base.get("training") or {}
+    rows = (table[table["baseline"].astype(str).str.lower() == "true"]
+            if {"baseline", "arm"} <= set(table.columns) else table.iloc[:0])
+    baseline = rows["arm"].tolist() if "arm" in rows else []
+    # Folds the baseline arm finished: its folds.csv, else (no arm folder) ablations.csv's.
+    done = (read_csv(folder(path, "arms", baseline[0]) / "folds.csv") if baseline
+            else pd.DataFrame())
+    if not done.empty:
+        folds = len(done)
+    elif not rows.empty and "folds" in rows:
+        folds = int(pd.to_numeric(rows["folds"], errors="coerce").fillna(0).iloc[0])
+    else:
+        folds = 0
     return {"id": path.name, "arch": config.get("arch"), "backend": config.get("backend"),
-            "data": data_label(data), "official": is_official(data), "arms": arms,
+            "data": data_label(data), "official": is_official(data), "arms": len(table),
+            "n_train": data.get("n_train_used"), "folds": base.get("folds"),
+            "repeats": base.get("repeats", 1), "epochs": training.get("epochs"),
+            "limit": base.get("limit"), "precision": training.get("precision", "float32"),
+            "baseline_folds": folds,
+            "baseline_collapsed": arm_collapsed(path, baseline[0]) if baseline else "",
             "created": config.get("created")}
+
+
+def arm_collapsed(ablate_dir: Path, arm: str) -> str:
+    """An ablation arm's `collapsed` (results.collapsed), diagnosed afresh from its folder as
+    runs.csv's is, so that an ablations.csv written before the kinds of collapse were told
+    apart reads like a new one; "" for an arm that learned or has no folder yet."""
+    try:
+        store = results.RunStore(folder(ablate_dir, "arms"), str(arm))
+        return (results.index_row(store)["collapsed"] or "") if store.exists() else ""
+    except (ValueError, OSError, KeyError, TypeError, pd.errors.ParserError):
+        return ""
 
 
 # ------------------------------------------------------------------------- one run's tables
@@ -425,6 +475,9 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
     official = is_official(config.get("data") or {})
     baseline = table[table["baseline"]]
     settings = baseline_settings(ablate_dir, config, baseline["arm"].tolist())
+    # Each arm's collapse afresh from its folder where it has one (arm_collapsed).
+    collapses = {arm: arm_collapsed(ablate_dir, arm) for arm in table.get("arm", [])
+                 if (Path(ablate_dir) / "arms" / str(arm) / "config.json").exists()}
     rows = []
     for factor in [f for f in dict.fromkeys(table.loc[~table["baseline"], "factor"])]:
         named = baseline_value(factor, arch, settings)
@@ -434,7 +487,7 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
                          "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
                          "verdict": "baseline" if row["baseline"] else
                          verdict(verdict_p(row), row["delta"]),
-                         "collapsed": row.get("collapsed") or "",
+                         "collapsed": collapses.get(row.get("arm"), row.get("collapsed") or ""),
                          "interval": interval(row.get("ci_low"), row.get("ci_high")),
                          "study": published.STUDY_TEST_ACCURACY.get((arch, factor, value or ""))
                          if official else None})

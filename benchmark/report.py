@@ -4,14 +4,19 @@
 
 Nothing is trained and no number is typed: every figure comes from the run, ablation, study
 and bench tables under the results folder, read through benchmark.readers (the app's reader).
-Every table names the data each number came from (split, official or not, sizes) and its
-budget (folds x epochs, --limit). The study's own numbers (benchmark/STUDY.md, "Published
-numbers") appear only as the "study" column of the claims table, and a ByMerge-derived result
-is never compared with them as if it were an EMNIST Balanced one.
+It opens on the summary (benchmark/claims.py, the app's first page too), then the main results
+(benchmark/selection.py: each architecture's and preset's main run and main ablation), and puts
+pilots, tests and collapsed runs in an appendix. Every table names the data each number came
+from (split, official or not, sizes) and its budget (folds x epochs, --limit). The study's own
+numbers (benchmark/STUDY.md, "Published numbers") appear only as the "study" column of the
+claims table, and a ByMerge-derived result is never compared with them as if it were an EMNIST
+Balanced one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,63 +27,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmark import architectures, paired, provenance, published, readers, results  # noqa: E402
+from benchmark import (  # noqa: E402
+    architectures,
+    claims,
+    provenance,
+    readers,
+    results,
+    selection,
+)
 
 FIGURES = readers.FIGURES  # results/figures/
-
-
-def label(arch: str) -> str:
-    """How the report writes an architecture: its registry label (an unknown one as named)."""
-    try:
-        return architectures.get(arch).label
-    except ValueError:
-        return arch
-
-
-# ------------------------------------------------------------------------- statistics
-
-
-def claim_verdict(test: dict, sign: int, p_adjusted: float | None) -> str:
-    """agrees / contradicts (adjusted p < ALPHA, the sign as claimed or not) / within noise."""
-    if test["folds"] < 2:
-        return "not enough folds"
-    if test["p_value"] is None:  # every fold's difference the same: no t statistic
-        if abs(test["delta"]) < 1e-12:
-            return "no difference (identical fold accuracies: the arm trained the same at this budget)"
-        return "not tested (the same difference on every fold: no variance to test it with)"
-    if p_adjusted is None or p_adjusted >= readers.ALPHA:
-        return "within noise"
-    return "agrees" if np.sign(test["delta"]) == sign else "contradicts"
-
-
-def judge(claims: list[dict]) -> list[dict]:
-    """The claims table's verdicts: every claim that has a paired test gets its p-value
-    adjusted across the report's claims (Benjamini-Hochberg), then its verdict from that; the
-    others keep the verdict they came with."""
-    adjusted = paired.adjust([c["_test"]["p_value"] if "_test" in c else None for c in claims])
-    family = sum(p is not None for p in adjusted)
-    out = []
-    for claim, p in zip(claims, adjusted, strict=True):
-        claim = dict(claim)
-        test = claim.pop("_test", None)
-        sign = claim.pop("_sign", 1)
-        note = claim.pop("_note", "")
-        if test is not None:
-            claim["ours"] += (f"; p {fmt(test['p_value'], '.3f')}, adjusted {fmt(p, '.3f')}, "
-                              f"plain t {fmt(test['p_plain'], '.3f')}")
-            claim["verdict"] = claim["_judged"] = claim_verdict(test, sign, p)
-            if note:
-                claim["verdict"] += f" ({note})"
-            # What the plain paired t-test alone, unadjusted, would have said.
-            plain = dict(test, p_value=test["p_plain"])
-            claim["_plain_verdict"] = claim_verdict(plain, sign, test["p_plain"])
-            claim["_why"] = (
-                f"corrected p {fmt(test['p_value'], '.3f')} against the plain test's "
-                f"{fmt(test['p_plain'], '.3f')}"
-                + ("" if test["p_value"] is None or test["p_value"] >= readers.ALPHA else
-                   f", then {fmt(p, '.3f')} adjusted across the {family} tested claims"))
-        out.append(claim)
-    return out
+FIGURE_LINK = re.compile(r"!\[[^\]]*\]\((" + FIGURES + r"/[^)]+)\)")
+fmt, label = readers.fmt, claims.label
 
 
 # ------------------------------------------------------------------------- reading
@@ -101,106 +61,11 @@ def studies(root: Path) -> pd.DataFrame:
         table.insert(2, "backend", config.get("backend"))
         table.insert(3, "data", readers.data_label(config.get("data") or {}))
         precision = ((config.get("base") or {}).get("training") or {}).get("precision")
-        table.insert(4, "budget", budget_text(budget.get("folds"), budget.get("epochs"),
-                                              budget.get("limit"), precision,
-                                              budget.get("repeats")))
+        table.insert(4, "budget", readers.budget_text(budget.get("folds"), budget.get("epochs"),
+                                                      budget.get("limit"), precision,
+                                                      budget.get("repeats")))
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def budget_text(folds, epochs, limit, precision=None, repeats=None) -> str:
-    def given(value):
-        return value is not None and value == value
-
-    text = f"{int(folds)} folds" if given(folds) else "? folds"
-    text += f" x {int(repeats)} repeats" if given(repeats) and int(repeats) > 1 else ""
-    text += f" x {int(epochs)} epochs" if given(epochs) else " x preset epochs"
-    text += f", --limit {int(limit):,}" if given(limit) else ""
-    return text + (", mixed_bfloat16" if precision == "mixed_bfloat16" else "")
-
-
-def complete_runs(catalog: readers.Catalog) -> pd.DataFrame:
-    runs = catalog.runs
-    if runs.empty:
-        return runs
-    runs = runs[runs["status"] == "complete"].copy()
-    repeats = runs["repeats"] if "repeats" in runs else [None] * len(runs)
-    runs["budget"] = [budget_text(f, e, lim, p, r) for f, e, lim, p, r in
-                      zip(runs["folds"], runs["epochs"], runs["limit"], runs["precision"],
-                          repeats, strict=True)]
-    return runs
-
-
-def fold_accuracies(run_dir: Path) -> pd.Series:
-    folds = readers.read_csv(Path(run_dir) / "folds.csv")
-    if folds.empty:
-        return pd.Series(dtype=float)
-    return folds.set_index("fold")["val_accuracy"].sort_index()
-
-
-def candidates(runs: pd.DataFrame, arch: str, preset: str = "best",
-               studied: frozenset = frozenset()) -> pd.DataFrame:
-    """An architecture's runs of a preset (and a study's `best` parts, whatever their label),
-    the one to report first: a study's run, then official data, then the most training images,
-    then the most folds, then the newest."""
-    chosen = runs[(runs["arch"] == arch)
-                  & ((runs["preset"] == preset) | runs["run_id"].isin(studied))]
-    chosen = chosen.assign(_official=chosen["official"].astype(bool),
-                           _studied=chosen["run_id"].isin(studied))
-    return chosen.sort_values(["_studied", "_official", "n_train", "folds", "created"],
-                              ascending=False)
-
-
-def representative(runs: pd.DataFrame, arch: str, preset: str = "best",
-                   studied: frozenset = frozenset()) -> pd.Series | None:
-    """The run of an architecture's preset to report (the first of `candidates`)."""
-    chosen = candidates(runs, arch, preset, studied)
-    return None if chosen.empty else chosen.iloc[0]
-
-
-def ablations_by_arch(root: Path, catalog: readers.Catalog) -> dict[str, list[dict]]:
-    """Per architecture its ablations, the one to judge a claim on first: official data, then
-    the most training images, then the most arms, then the newest."""
-    found: dict[str, list[dict]] = {}
-    for summary in catalog.ablations:
-        path = readers.folder(root, summary["id"])
-        config = readers.read_json(path / "config.json")
-        n_train = (config.get("data") or {}).get("n_train_used") or 0
-        key = (readers.is_official(config.get("data") or {}), n_train, summary["arms"],
-               str(summary.get("created")))
-        found.setdefault(summary["arch"], []).append(
-            {"key": key, "id": summary["id"], "path": path, "config": config,
-             "notes": arm_notes(path)})
-    return {arch: sorted(items, key=lambda a: a["key"], reverse=True)
-            for arch, items in found.items()}
-
-
-def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
-    arm_dir = ablation["path"] / "arms" / arm
-    return fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
-
-
-def idle_schedule(training: dict) -> str:
-    """Why an arm's StepLR never changed its learning rate ("" when it did or is not StepLR):
-    with no more epochs than its step size it trains at a constant rate, so a claim about
-    StepLR is not tested by it at this budget."""
-    epochs, step = training.get("epochs"), training.get("step_size")
-    if training.get("schedule") != "step" or not epochs or not step or epochs > step:
-        return ""
-    return f"did not step: StepLR (step {step}) never decays within {epochs} epochs"
-
-
-def arm_notes(ablate_dir: Path) -> dict[str, str]:
-    """Arm -> why its delta is not about its factor alone: it learned nothing ("collapsed:
-    ...", as ablations.csv says), or its StepLR never stepped (its config.json)."""
-    table = readers.read_csv(ablate_dir / "ablations.csv", keep_default_na=False)
-    notes = ({arm: [str(why)] for arm, why in zip(table["arm"], table["collapsed"], strict=True)
-              if why} if "collapsed" in table and "arm" in table else {})
-    for config in sorted(Path(ablate_dir).glob("arms/*/config.json")):
-        training = (readers.read_json(config).get("run") or {}).get("training") or {}
-        if why := idle_schedule(training):
-            notes.setdefault(config.parent.name, []).append(why)
-    return {arm: ", ".join(whys) for arm, whys in notes.items()}
 
 
 # ------------------------------------------------------------------------- figures
@@ -333,10 +198,6 @@ def profile_figure(root: Path, groups: pd.DataFrame) -> str | None:
 # ------------------------------------------------------------------------- sections
 
 
-def fmt(value, spec=".4f") -> str:
-    return "–" if value is None or value != value else format(value, spec)
-
-
 def markdown(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "_none yet_\n"
@@ -365,18 +226,24 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
         "minutes": (runs["seconds"] / 60).map(lambda v: fmt(v, ".1f")).to_numpy()})
 
 
-def presets_section(root: Path, runs: pd.DataFrame) -> str:
-    table = runs[runs["preset"].isin(["baseline", "best"])] if not runs.empty else runs
-    if table.empty:
-        return "## Baseline vs best\n\n_No complete preset runs yet: `emnist-bench study --arch all`._\n"
-    table = table.assign(_order=table["arch"].map({a: i for i, a in enumerate(architectures.names())}))
-    table = table.sort_values(["data", "_order", "preset", "backend"])
-    shown = runs_table(table).assign(run=table["run_id"].to_numpy())
-    figure = presets_figure(root, table)
-    return ("## Baseline vs best, per architecture\n\nEvery complete `baseline` and `best` run. "
-            "CV = mean ± std of the validation accuracy over the folds; test = the final model "
-            "(trained on the whole training split) on the test split.\n\n"
-            + markdown(shown) + image(figure, "baseline and best presets"))
+def presets_section(root: Path, main: pd.DataFrame) -> str:
+    """The main run of each architecture's baseline and best presets, side by side."""
+    title = "## Baseline vs best: the main runs\n\n"
+    have = set() if main.empty else set(zip(main["arch"], main["for_preset"], strict=True))
+    missing = [f"{label(arch)} {preset}" for arch in architectures.names()
+               for preset in ("baseline", "best") if (arch, preset) not in have]
+    absent = (f"No main run of the {', '.join(missing)} yet: its runs are pilots, tests or "
+              "collapsed, or there are none (see the appendix).\n" if missing else "")
+    if main.empty:
+        return title + "_No main run yet: `emnist-bench study --arch all`._\n\n" + absent
+    shown = runs_table(main).assign(preset=main["for_preset"].to_numpy(),
+                                    run=main["run_id"].to_numpy())
+    figure = presets_figure(root, main.assign(preset=main["for_preset"]))
+    return (title + "Each architecture's and preset's main run: the largest budget on the "
+            "largest data, complete and not collapsed (a study's `best` part stands for "
+            "`best`). CV = mean ± std of the validation accuracy over the folds; test = the "
+            "final model (trained on the whole training split) on the test split.\n\n"
+            + markdown(shown) + image(figure, "baseline and best presets") + "\n" + absent)
 
 
 def ablation_section(root: Path, arch: str, ablation: dict) -> str:
@@ -398,8 +265,8 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
         table["status"] = np.where(table["test_accuracy"].notna(), "complete", "incomplete")
     base = config.get("base") or {}
     training = base.get("training") or {}
-    budget = budget_text(base.get("folds"), training.get("epochs"), base.get("limit"),
-                         training.get("precision"), base.get("repeats"))
+    budget = readers.budget_text(base.get("folds"), training.get("epochs"), base.get("limit"),
+                                 training.get("precision"), base.get("repeats"))
     notes = [ablation["notes"].get(arm, "") for arm in table.get("arm", [""] * len(table))]
     shown = pd.DataFrame({
         "factor": table["factor"], "value": table["value"].replace("", "(baseline)"),
@@ -447,71 +314,25 @@ def changes_section(claims: list[dict]) -> str:
     return text + f"These {len(changed)} changed:\n\n" + markdown(pd.DataFrame(changed))
 
 
-def same_budget(ra: pd.Series, rb: pd.Series) -> bool:
-    """Two runs trained on the same data and folds (data, seed, folds, training images) with
-    the same budget per preset (folds, repeats, epochs, limit, precision)."""
-    return (ra["digest"] is not None and rb["digest"] is not None
-            and readers.same_folds(ra, rb) and ra["budget"] == rb["budget"])
-
-
-def learned(run: pd.Series) -> bool:
-    """False for a run flagged in runs.csv as having learned nothing ("collapsed: ...")."""
-    collapsed = run.get("collapsed")
-    return not (isinstance(collapsed, str) and collapsed)
-
-
-def comparison_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
-    """MLP < CNN < ResNet on the best presets, as claims (judged with the others by `judge`).
-
-    Matched budgets only: of each architecture's best-preset runs (in the order of
-    `candidates`), the first pair that trained on the same data and folds with the same budget
-    (same_budget), neither of them collapsed, is tested; with no such pair, the representatives
-    are shown with the verdict "not comparable (different data or budget)" and no test."""
-    found = ({arch: [row for _, row in candidates(runs, arch, studied=studied).iterrows()]
-              for arch in architectures.names()} if not runs.empty else {})
-    claims = []
-    for a, b in zip(published.RANKING, published.RANKING[1:], strict=False):
-        if not found.get(a) or not found.get(b):
-            continue
-        pairs = [(ra, rb) for ra in found[a] for rb in found[b]
-                 if same_budget(ra, rb) and learned(ra) and learned(rb)]
-        matched = bool(pairs)
-        ra, rb = pairs[0] if matched else (found[a][0], found[b][0])
-        fa, fb = fold_accuracies(ra["run_dir"]), fold_accuracies(rb["run_dir"])
-        claim = {"claim": f"{label(a)} < {label(b)} (best presets)",
-                 "study": f"{published.FINAL[a]} < {published.FINAL[b]} (test)",
-                 "ours": f"CV {fmt(fa.mean())} vs {fmt(fb.mean())}",
-                 "data and budget": (f"{ra['data']}; {ra['budget']} (`{ra['run_id']}` vs "
-                                     f"`{rb['run_id']}`)" if matched else
-                                     f"{ra['data']}; {ra['budget']} / {rb['data']}; "
-                                     f"{rb['budget']}"),
-                 "verdict": "not comparable (different data or budget)"}
-        if matched:
-            claim["_test"] = paired.compare(fb, fa, int(ra["folds"]))
-            claim["ours"] += f" (Δ {fmt(claim['_test']['delta'], '+.4f')})"
-            claim["_sign"] = 1
-        claims.append(claim)
-    return claims
-
-
 def comparison_section(claims: list[dict]) -> str:
     """The judged MLP < CNN < ResNet claims as their own section."""
     if not claims:
         return ""
     return ("## MLP < CNN < ResNet\n\nThe best preset of each architecture, compared on "
             "validation accuracy over the same folds where both have a run on the same data "
-            "with the same budget, neither of which learned nothing (the first such pair in "
-            "the report's order of runs: a study's first, then official data, then the largest "
-            "training set; the corrected paired test, its p-value adjusted with the report's "
-            "other claims); otherwise each one's representative run is shown, not judged."
+            "with the same budget, both of which learned (the first such pair in the order of "
+            "main runs: the main run first, then official data, the largest training set, the "
+            "largest budget; the corrected paired test, its p-value adjusted with the report's "
+            "other claims); otherwise each one's main run is shown, not judged."
             "\n\n" + markdown(pd.DataFrame(claims, columns=[
                 "claim", "study", "ours", "data and budget", "verdict"])))
 
 
-def confusions_section(root: Path, runs: pd.DataFrame, studied: frozenset) -> str:
+def confusions_section(root: Path, catalog: readers.Catalog) -> str:
+    """The most confused pairs of each architecture's main best run, with example images."""
     parts = ["## Most confused characters\n"]
     for arch in architectures.names():
-        rep = representative(runs, arch, studied=studied) if not runs.empty else None
+        rep = selection.main_run(catalog, arch, "best")
         if rep is None:
             continue
         run_dir = Path(rep["run_dir"])
@@ -519,16 +340,16 @@ def confusions_section(root: Path, runs: pd.DataFrame, studied: frozenset) -> st
         figure = confusion_figure(root, arch, run_dir, pairs)
         parts.append(f"### {label(arch)} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
                      + markdown(pairs) + image(figure, f"{arch} confusions"))
-    return "\n".join(parts)
+    return "\n".join(parts) if len(parts) > 1 else ""
 
 
 def parity_section(root: Path, runs: pd.DataFrame) -> str:
     groups = readers.backend_groups(runs) if not runs.empty else runs
     if groups.empty:
-        return "## Backend parity\n\n_No configuration has run on more than one backend yet._\n"
+        return "### Backend parity\n\n_No configuration has run on more than one backend yet._\n"
     shown = runs_table(groups).assign(**{"configuration digest": groups["digest"].to_numpy()})
     figure = parity_figure(root, groups)
-    return ("## Backend parity\n\nThe same configuration, data and seed (same digest) on each "
+    return ("### Backend parity\n\nThe same configuration, data and seed (same digest) on each "
             "Keras backend. Backends draw different random numbers from the same seed, so "
             "accuracies differ within fold noise, not bit for bit.\n\n"
             + markdown(shown) + image(figure, "backend parity"))
@@ -540,65 +361,11 @@ def precision_section(runs: pd.DataFrame) -> str:
         return ""
     shown = runs_table(groups).assign(precision=groups["precision"].to_numpy(),
                                       run=groups["run_id"].to_numpy())
-    return ("## Precision parity\n\nThe same configuration, data, seed and backend in float32 "
+    return ("### Precision parity\n\nThe same configuration, data, seed and backend in float32 "
             "and in mixed_bfloat16 (the `--precision auto` default for the CNN and ResNet on "
             "TensorFlow and PyTorch where the CPU has bf16). Minutes are wall time on a shared "
             "2-core machine, not a speed measurement: `emnist-bench bench` is.\n\n"
             + markdown(shown))
-
-
-def final_claims(runs: pd.DataFrame, studied: frozenset) -> list[dict]:
-    rows = []
-    for arch in architectures.names():
-        rep = representative(runs, arch, studied=studied) if not runs.empty else None
-        if rep is None:
-            continue
-        ours = f"test {fmt(rep['test_accuracy'])} (CV {fmt(rep['cv_mean'])} ± {fmt(rep['cv_std'])})"
-        if not rep["official"]:
-            verdict = "not comparable (not the official Balanced split)"
-        else:
-            noise = 2 * (rep["cv_std"] if rep["cv_std"] == rep["cv_std"] else 0.0)
-            gap = rep["test_accuracy"] - published.FINAL[arch]
-            verdict = ("within noise" if abs(gap) <= noise else
-                       ("agrees" if gap > 0 else "contradicts"))
-        rows.append({"claim": f"{label(arch)} best reaches {published.FINAL[arch]} test accuracy",
-                     "study": f"{published.FINAL[arch]} (official Balanced test)", "ours": ours,
-                     "data and budget": f"{rep['data']}; {rep['budget']}", "verdict": verdict})
-    return rows
-
-
-def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
-    """Each comparison claim, judged on the first ablation of its architecture that ran both
-    of its arms."""
-    rows = []
-    for arch, claim, a, b, sign, study_text in published.COMPARISONS:
-        found = None
-        for ablation in ablations.get(arch, []):
-            fa, fb = arm_folds(ablation, a), arm_folds(ablation, b)
-            if fa is not None and fb is not None and not fa.empty and not fb.empty:
-                found = ablation
-                break
-        if found is None:
-            rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
-                         "ours": "–", "data and budget": "", "verdict": "not run here"})
-            continue
-        config = found["config"].get("base") or {}
-        test = paired.compare(fa, fb, int(config.get("folds") or 5))
-        training = config.get("training") or {}
-        budget = budget_text(config.get("folds"), training.get("epochs"), config.get("limit"),
-                             training.get("precision"), config.get("repeats"))
-        data = readers.data_label(found["config"].get("data") or {})
-        # An arm that learned nothing, or a StepLR arm that never stepped: its delta is not
-        # about the factor alone (said beside the verdict, which judge() writes).
-        broken = [f"{arm} {why}" for arm in (a, b) if (why := found["notes"].get(arm))]
-        rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
-                     "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
-                             f"(Δ {fmt(test['delta'], '+.4f')}, 95% "
-                             f"{readers.interval(test['ci_low'], test['ci_high'])})",
-                     "data and budget": f"{data}; {budget} (`{found['id']}`)",
-                     "verdict": "", "_test": test, "_sign": sign,
-                     "_note": "; ".join(broken)})
-    return rows
 
 
 def studies_section(table: pd.DataFrame) -> str:
@@ -607,7 +374,7 @@ def studies_section(table: pd.DataFrame) -> str:
     shown = table[["study", "arch", "backend", "data", "budget", "part", "status",
                    "run_id", "seconds"]].copy()
     shown["minutes"] = (shown.pop("seconds") / 60).map(lambda v: fmt(v, ".1f"))
-    return ("## Studies run\n\n`emnist-bench study` invocations and the training time each "
+    return ("### Studies run\n\n`emnist-bench study` invocations and the training time each "
             "part's runs recorded (every finished fold and the final fit, over however many "
             "invocations it took; a fold lost to a kill is not counted).\n\n" + markdown(shown))
 
@@ -658,58 +425,142 @@ def profile_section(root: Path) -> str:
             + markdown(shown) + image(profile_figure(root, groups), "profiled time by group"))
 
 
-def build(root: Path | str) -> Path:
+def summary_section(summary: claims.Summary) -> str:
+    """The answer on one screen (claims.summarise, as the app's first page shows it)."""
+    lines = summary.lines.assign(claim=summary.lines["claim"], verdict=[
+        f"**{v}**" if claims.verdict_kind(v) in ("agrees", "contradicts") else v
+        for v in summary.lines["verdict"]])
+    return ("## Summary\n\n"
+            f"**{summary.headline()}.** Judged on the main runs and ablations only; paired "
+            "claims by the corrected resampled t-test, their p-values adjusted across the "
+            f"claims (Benjamini-Hochberg, adjusted p < {readers.ALPHA}); the details, p-values "
+            "and runs are in the claims table below.\n\n"
+            + markdown(lines) + "\n" + summary.not_run + "\n")
+
+
+def data_section(catalog: readers.Catalog) -> str:
+    """The data behind the main runs: each dataset once, with the main runs that used it."""
+    main = selection.main_runs(catalog)
+    if main.empty:
+        return "## Data\n\n_No main run yet._\n"
+    notes = []
+    for _, used in main.groupby("data_sha256", sort=False):
+        data = readers.read_json(Path(used["run_dir"].iloc[0]) / "config.json").get("data") or {}
+        full = data.get("n_train")
+        who = ", ".join(f"{label(r.arch)} {r.for_preset}" + (
+            f" (on {int(r.n_train):,} of them)"
+            if isinstance(full, int) and r.n_train < full else "")
+            for r in used.itertuples())
+        name = f"{data.get('split', '?')}, {'official' if readers.is_official(data) else 'not official'}"
+        sizes = (f"{full:,} training and {data.get('n_test'):,} test images"
+                 if isinstance(full, int) and isinstance(data.get("n_test"), int) else "")
+        notes.append(f"- **{name}**: {sizes}" + (f" ({data['note']})" if data.get("note") else "")
+                     + f"; the main runs of {who}.")
+    return ("## Data\n\nA split that is not the official Balanced one (such as `bymerge`, the "
+            "ByMerge test split re-split 6:1 over the same 47 classes) is never comparable "
+            "number for number with the study's official Balanced results. Pilots and tests "
+            "may have used other data (see the appendix).\n\n" + "\n".join(notes) + "\n")
+
+
+def set_apart_section(catalog: readers.Catalog) -> str:
+    """Every run and search that is not a main one, with why (selection's roles)."""
+    runs = catalog.runs[catalog.runs["role"] != "main"] if not catalog.runs.empty else catalog.runs
+    text = ("### Runs set apart\n\nEvery run that is not the main run of its architecture and "
+            "preset: `pilot` (less data or a smaller budget than the main run), `repeat` (the "
+            "main run's data and budget again), `variant` (--set changes), `collapsed` "
+            "(validation accuracy at chance: *did not learn* when training accuracy was at "
+            "chance too, *inference mode* when the model learned in training mode but batch "
+            "norm's running statistics had not caught up), `incomplete` and `test`.\n\n")
+    if runs.empty:
+        text += "_None._\n"
+    else:
+        shown = runs_table(runs.assign(collapsed="")).assign(
+            role=runs["role"].to_numpy(), why=runs["why"].to_numpy(),
+            run=runs["run_id"].to_numpy())
+        text += markdown(shown)
+    tests = [s for s in catalog.searches if s["role"] != "main"]
+    if tests:
+        text += ("\nSearches made to test the suite, not to search (the app opens on a real "
+                 "search): " + ", ".join(f"`{s['id']}`" for s in tests) + ".\n")
+    return text
+
+
+def appendix(root: Path, catalog: readers.Catalog, study_table: pd.DataFrame) -> str:
+    """Pilots, tests and collapsed runs, the other ablations, parity checks and studies."""
+    complete = (catalog.runs[catalog.runs["status"] == "complete"] if not catalog.runs.empty
+                else catalog.runs)
+    ablations = [a for a in catalog.ablations if a["role"] != "main"]
+    parts = ["## Appendix: pilots, tests and collapsed runs\n\nWhat the tables above leave "
+             "out (benchmark/selection.py decides, for the report and the app alike).\n",
+             set_apart_section(catalog)]
+    if ablations:
+        parts.append("### Ablations set apart\n\nEach architecture's main ablation is above; "
+                     "these are pilots, repeats or ablations whose baseline collapsed, and no "
+                     "claim is judged on them.\n")
+        for found in ablations:
+            section = ablation_section(root, found["arch"], claims.ablation(catalog, found))
+            if section:  # its role and why under its title
+                title, body = section.replace("### ", "#### ", 1).split("\n\n", 1)
+                parts.append(f"{title}\n\n_{found['role']}: {found['why']}_\n\n{body}")
+    parts += [parity_section(root, complete) if not complete.empty else "",
+              precision_section(complete), studies_section(study_table)]
+    return "\n".join(part for part in parts if part)
+
+
+@dataclasses.dataclass
+class Written:
+    """What `build` wrote: REPORT.md and the figures it links (the only ones left in
+    figures/)."""
+
+    path: Path
+    figures: list[str]
+
+
+def build(root: Path | str) -> Written:
     """Write results/REPORT.md (and results/figures/*.png) from the results under `root`."""
     root = Path(root)
-    catalog = readers.scan(root)
-    runs = complete_runs(catalog)
-    ablations = ablations_by_arch(root, catalog)
-    study_table = studies(root)
-    # A study's `best` part (the ResNet's is its baseline run: the same configuration).
-    studied = (frozenset(study_table.loc[study_table["part"] == "best", "run_id"].dropna())
-               if not study_table.empty else frozenset())
-    order_claims = comparison_claims(runs, studied) if not runs.empty else []
-    final = final_claims(runs, studied)
-    claims = judge(final + order_claims + ablation_claims(ablations))
-    comparison = comparison_section(claims[len(final):len(final) + len(order_claims)])
-    data_seen = sorted(set(runs["data"])) if not runs.empty else []
-    notes = [f"- **{label}**" for label in data_seen]
+    catalog = selection.annotate(readers.scan(root))
+    judged = claims.check(catalog)
+    summary = claims.summarise(judged, catalog)
+    main_ablations = [a for a in catalog.ablations if a["role"] == "main"]
     sections = [
         "# EMNIST study, rerun by emnist-bench\n",
-        f"Generated by `emnist-bench report` on "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC at code version "
-        f"`{provenance.code_version()}`, from the tables under `results/` (see "
-        "`results/README.md`). Nothing here is typed by hand except the study's own numbers "
+        f"Generated by `emnist-bench report` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"at code version `{provenance.code_version()}` from the tables under `results/` (see "
+        "`results/README.md`); nothing here is typed by hand except the study's own numbers "
         "(benchmark/STUDY.md), which appear only in the claims table's *study* column.\n",
-        "Data behind these numbers (a split that is not the official Balanced one — such as "
-        "`bymerge`, the ByMerge test split re-split 6:1 over the same 47 classes — is never "
-        "comparable number for number with the study's official Balanced results):\n",
-        "\n".join(notes) or "_no complete runs yet_",
-        "",
+        summary_section(summary),
+        data_section(catalog),
         "## Claims of the study, checked\n\n"
         "Comparisons use the validation accuracy over the same folds with the corrected "
         "resampled t-test (Nadeau & Bengio 2003: the folds' training sets overlap, which the "
         "plain paired t-test ignores; its p-value is shown too), the p-values adjusted across "
         "the claims of this table (Benjamini-Hochberg); adjusted p < "
         f"{readers.ALPHA}: *agrees* or *contradicts*; otherwise *within noise*.\n\n"
-        + markdown(pd.DataFrame(claims, columns=["claim", "study", "ours", "data and budget",
+        + markdown(pd.DataFrame(judged, columns=["claim", "study", "ours", "data and budget",
                                                  "verdict"])),
-        changes_section(claims),
-        presets_section(root, runs) if not runs.empty else "",
-        comparison,
-        "## Ablations, factor by factor\n",
-        *[ablation_section(root, arch, ablation) for arch in architectures.names()
-          for ablation in ablations.get(arch, [])],
-        confusions_section(root, runs, studied) if not runs.empty else "",
-        parity_section(root, runs) if not runs.empty else "",
-        precision_section(runs),
-        studies_section(study_table),
+        changes_section(judged),
+        presets_section(root, selection.main_runs(catalog)),
+        comparison_section([c for c in judged if c["_section"] == "order"]),
+        "## Ablations, factor by factor\n\nEach architecture's main ablation (the largest "
+        "budget on the largest data, its baseline not collapsed); the others are in the "
+        "appendix.\n" if main_ablations else "",
+        *[ablation_section(root, found["arch"], claims.ablation(catalog, found))
+          for found in main_ablations],
+        confusions_section(root, catalog),
         bench_section(root),
         profile_section(root),
+        appendix(root, catalog, studies(root)),
     ]
+    text = "\n".join(s for s in sections if s) + "\n"
     path = root / "REPORT.md"
-    results.atomic_write(path, "\n".join(s for s in sections if s is not None) + "\n")
-    return path
+    results.atomic_write(path, text)
+    linked = sorted(set(FIGURE_LINK.findall(text)))
+    # A chart of an earlier report that this one no longer shows (a pilot's, say) goes.
+    for stale in sorted((root / FIGURES).glob("*.png")):
+        if f"{FIGURES}/{stale.name}" not in linked:
+            stale.unlink()
+    return Written(path, linked)
 
 
 def run(args) -> int:
@@ -720,6 +571,9 @@ def run(args) -> int:
     if not root.is_dir():
         raise UsageError(f"no results folder at {root}; run `emnist-bench study --arch mlp` "
                          "first, or pass --results-dir")
-    path = build(root)
-    print(f"wrote {path} and {root / FIGURES}/")
+    written = build(root)
+    if written.figures:
+        print(f"wrote {written.path} and {len(written.figures)} figure(s) in {root / FIGURES}/")
+    else:
+        print(f"wrote {written.path} (no figures: nothing to draw yet)")
     return 0

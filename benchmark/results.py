@@ -39,14 +39,35 @@ FOLD_COLUMNS = ["fold", "val_accuracy", "val_loss", "best_epoch", "epochs_run", 
                 "val_size", "seconds"]
 INDEX_COLUMNS = ["run_id", "arch", "preset", "overrides", "backend", "split", "official_sizes",
                  "n_train", "n_test", "limit", "folds", "repeats", "folds_done", "epochs", "batch_size",
-                 "seed", "cv_mean", "cv_std", "test_accuracy", "test_loss", "final_epochs",
+                 "seed", "cv_mean", "cv_std", "train_accuracy", "test_accuracy", "test_loss",
+                 "final_epochs",
                  "seconds", "status", "collapsed", "created", "code_version", "reason"]
-# A run whose accuracy stays under this many times chance (1 / classes), or whose training
-# loss ends above this many times a uniform guess's (ln classes), learned nothing: its delta says
-# nothing about the factor it changed. 3x chance: the MLP without batch norm (0.053 for 47
-# classes) is flagged; the 2,000-image ResNet at 3 epochs (0.072) is weak, not collapsed.
+# A run whose median fold accuracy stays under this many times chance (1 / classes), or whose
+# training loss ends above this many times a uniform guess's (ln classes), has collapsed: its
+# numbers say nothing about its settings. 3x chance: the MLP without batch norm (0.053 for 47
+# classes) is flagged, and so is the 2,000-image ResNet at 3 epochs (folds 0.055, 0.130, 0.030:
+# the median, not the mean of 0.072, because one lucky fold is not a model that works).
 COLLAPSED_CHANCE_TIMES = 3.0
 EXPLODED_LOSS_TIMES = 10.0
+# What runs.csv's `collapsed` says, and the advice each kind gets on the console
+# (collapse_warning). Training accuracy tells the first two apart: under the same 3x chance,
+# the model did not learn at all; above it, it learned in training mode but predicts at chance
+# in inference mode, where batch norm uses its running statistics, which lag the weights for
+# the first few hundred steps (more so from Keras's initialisation than from PyTorch's).
+DID_NOT_LEARN = "collapsed: did not learn"
+INFERENCE_MODE = "collapsed: inference mode"
+LOSS_EXPLODED = "collapsed: loss exploded"
+CHANCE_LEVEL = "collapsed: chance level"  # written before training accuracy was read: either kind
+COLLAPSE_ADVICE = {
+    DID_NOT_LEARN: "training accuracy stayed near chance too: it did not learn at these "
+                   "settings (look at the learning rate, the optimizer and batch norm)",
+    INFERENCE_MODE: "it learned in training mode but predicts at chance in inference mode "
+                    "(batch norm's running statistics lag the weights after too few steps): "
+                    "train for more steps (more images or epochs), or start from the study's "
+                    "initialisation (--set init=torch, the presets' default)",
+    LOSS_EXPLODED: "its training loss grew past 10x a uniform guess's: lower the learning rate",
+    CHANCE_LEVEL: "it learned nothing at this setting",
+}
 
 
 def default_root() -> Path:
@@ -210,12 +231,15 @@ class RunStore:
     MODEL = "model.keras"
 
     def save_model(self, model) -> Path:
-        """Keep a trained model as the run's model.keras (Keras's own format; never committed,
-        see .gitignore), written whole or not at all."""
+        """Keep a trained model as the run's model.keras (Keras's own format and layers, so plain
+        Keras loads it; never committed, see .gitignore), written whole or not at all."""
+        # Imported here: the store is read by the app and the report, which never need Keras.
+        from benchmark.models import export
+
         path = self.path(self.MODEL)
         partial = self.path(".partial-model.keras")  # Keras insists on the .keras suffix
         try:
-            model.save(partial)
+            export.plain_keras(model).save(partial)
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
@@ -259,18 +283,57 @@ class RunStore:
         write_json(self.path("test.json"), summary)
 
 
-def collapsed(accuracy: float | None, last_loss: float | None, n_classes: int | None) -> str:
-    """"collapsed: chance level", "collapsed: loss exploded" or "" for a run's accuracy (CV
-    mean, else test) and its last training loss."""
+def collapsed(accuracy: float | None, last_loss: float | None, n_classes: int | None,
+              train_accuracy: float | None = None) -> str:
+    """runs.csv's `collapsed` for a run: LOSS_EXPLODED, DID_NOT_LEARN, INFERENCE_MODE, or ""
+    for a run that learned. `accuracy` is the median fold's validation accuracy (else the test
+    accuracy), `last_loss` the worst last training loss, `train_accuracy` the last epochs'
+    training accuracy (training_accuracy); without it a run at chance is CHANCE_LEVEL."""
     if not n_classes:
         return ""
     if last_loss is not None and last_loss == last_loss and \
             last_loss > EXPLODED_LOSS_TIMES * math.log(n_classes):
-        return "collapsed: loss exploded"
-    if accuracy is not None and accuracy == accuracy and \
-            accuracy < COLLAPSED_CHANCE_TIMES / n_classes:
-        return "collapsed: chance level"
-    return ""
+        return LOSS_EXPLODED
+    chance = COLLAPSED_CHANCE_TIMES / n_classes
+    if accuracy is None or accuracy != accuracy or accuracy >= chance:
+        return ""
+    if train_accuracy is None or train_accuracy != train_accuracy:
+        return CHANCE_LEVEL
+    return DID_NOT_LEARN if train_accuracy < chance else INFERENCE_MODE
+
+
+def is_collapsed(flag) -> bool:
+    """True for a `collapsed` value that names a collapse (any kind, old wording included);
+    False for "", None and NaN (an empty CSV cell)."""
+    return isinstance(flag, str) and flag.startswith("collapsed")
+
+
+def collapse_warning(name: str, row: dict, factor: str | None = None) -> str:
+    """The console's one line for a collapsed run or ablation arm ("" when it learned): what
+    happened, with the advice for its kind (COLLAPSE_ADVICE). Only an arm (`factor` given) is
+    told that its delta says nothing about its factor alone."""
+    flag = row.get("collapsed")
+    if not is_collapsed(flag):
+        return ""
+    scores = [f"{label} {value:.4f}" for label, value in
+              (("CV", row.get("cv_mean")), ("training accuracy", row.get("train_accuracy")))
+              if isinstance(value, (int, float)) and value == value]
+    advice = COLLAPSE_ADVICE.get(flag, COLLAPSE_ADVICE[CHANCE_LEVEL])
+    if factor is not None:
+        advice += f"; its delta says nothing about {factor} alone"
+    return (f"emnist-bench: warning: {name} {flag}"
+            + (f" ({', '.join(scores)})" if scores else "") + f": {advice}")
+
+
+def training_accuracy(epochs: pd.DataFrame) -> float | None:
+    """The training accuracy of each fold's last epoch in epochs.csv, averaged over the
+    cross-validation folds (the final model's when no fold has an epoch); None without one."""
+    if epochs.empty or "accuracy" not in epochs:
+        return None
+    last = epochs.groupby("fold")["accuracy"].last().dropna()
+    folds = last[last.index > 0]
+    chosen = folds if len(folds) else last
+    return float(chosen.mean()) if len(chosen) else None
 
 
 def index_row(store: RunStore) -> dict:
@@ -289,7 +352,8 @@ def index_row(store: RunStore) -> dict:
     # The worst fold's (or the final model's) training loss at its last epoch.
     last_loss = (float(epochs.groupby("fold")["loss"].last().max())
                  if "loss" in epochs and len(epochs) else None)
-    accuracy = float(accs.mean()) if done else test.get("accuracy")
+    train_accuracy = training_accuracy(epochs)
+    accuracy = float(accs.median()) if done else test.get("accuracy")
     return {
         "run_id": store.run_id, "arch": run.get("arch"), "preset": run.get("preset"),
         "overrides": json.dumps(run.get("overrides") or {}, sort_keys=True),
@@ -300,10 +364,10 @@ def index_row(store: RunStore) -> dict:
         "batch_size": training.get("batch_size"), "seed": run.get("seed"),
         "cv_mean": float(accs.mean()) if done else None,
         "cv_std": float(accs.std(ddof=1)) if done > 1 else None,
-        "test_accuracy": test.get("accuracy"), "test_loss": test.get("loss"),
+        "train_accuracy": train_accuracy, "test_accuracy": test.get("accuracy"), "test_loss": test.get("loss"),
         "final_epochs": test.get("final_epochs"),
         "seconds": seconds + float(test.get("seconds", 0.0)), "status": status,
-        "collapsed": collapsed(accuracy, last_loss, data.get("n_classes")),
+        "collapsed": collapsed(accuracy, last_loss, data.get("n_classes"), train_accuracy),
         "created": config.get("created"), "code_version": config.get("code_version"),
         "reason": failure if not test else None,
     }

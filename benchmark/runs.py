@@ -1,10 +1,12 @@
 """The orchestration of the commands that train: cv, tune, ablate and study.
 
 Each command is one function of the parsed arguments (benchmark.cli parses and calls it):
-it checks the budget, chooses the backend, resolves the configuration, loads the data, opens
-the run's folder (resuming) and hands over to benchmark.cv, tuners.search, tuners.ablation or
-benchmark.study. Bad input raises UsageError before anything trains, where it can be known
-then. Keras is imported only after the backend is chosen.
+it checks the budget and the names (architecture, preset, `--set` keys, factors: read from
+the registry and the builders' and spaces' source, so before any backend is imported), chooses
+the backend, resolves the configuration, loads the data, opens the run's folder (resuming) and
+hands over to benchmark.cv, tuners.search, tuners.ablation or benchmark.study. Bad input raises
+UsageError before anything trains, where it can be known then. Keras is imported only after the
+backend is chosen.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from pathlib import Path
 from benchmark import architectures
 from benchmark.arguments import UsageError
 from benchmark.backends import choose_backend
+
+
+def start(args) -> str:
+    """Choose the backend (this imports Keras), then count the progress lines' "elapsed" from
+    the start of the command (benchmark.cli notes it), not from the import."""
+    backend = choose_backend(args.backend)
+    from benchmark import progress as clocks
+
+    clocks.command_started(getattr(args, "started", None))
+    return backend
 
 
 def progress(args):
@@ -41,6 +53,25 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--set expects KEY=VALUE, got {pair!r}")
         overrides[key.strip()] = value
     return overrides
+
+
+def parse_factors(text: str | None) -> list[str] | None:
+    """--factors "a,b" as a list (None: every factor)."""
+    return [f.strip() for f in text.split(",") if f.strip()] if text else None
+
+
+def check_names(arch: str, preset: str = "baseline", sets: list[str] = (),
+                factors: list[str] | None = None) -> None:
+    """Refuse an unknown architecture, preset, --set key or factor before a backend is chosen:
+    presets.check and spaces.check_factors import no Keras."""
+    from benchmark import presets
+    from tuners import spaces
+
+    try:
+        presets.check(arch, preset, parse_sets(sets))
+        spaces.check_factors(arch, factors)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def check_budget(args, min_folds: int) -> None:
@@ -134,12 +165,16 @@ def describe_data(fp: dict) -> str:
 
 
 def cv(args) -> int:
+    search = read_search(args) if args.from_trial else None
+    data_options(args, search)
     check_budget(args, min_folds=2)
-    if args.arch is None and args.from_trial is None:
-        raise UsageError("the following arguments are required: --arch (or --from-trial)")
-    backend = choose_backend(args.backend)
-    if args.from_trial:
-        config = config_from_trial(args)
+    if search is None:
+        check_names(args.arch, args.preset, args.set)
+    else:
+        check_names(search["arch"], "baseline", args.set)
+    backend = start(args)
+    if search is not None:
+        config = config_from_trial(args, search)
     else:
         config = resolve_config(args, args.arch, args.preset, args.set)
     data, config = load_data(args, config)
@@ -173,33 +208,82 @@ def run_cv(args, config, data, backend: str, run_id: str | None) -> dict:
 
 def warn_collapsed(name: str, row: dict) -> None:
     """One line on stderr (--quiet too) for a run that learned nothing (results.collapsed)."""
-    if row.get("collapsed"):
-        print(f"emnist-bench: warning: {name} {row['collapsed']} (CV {row.get('cv_mean'):.4f}): "
-              "it learned nothing at this setting, so its numbers say nothing about the "
-              "factor it changed", file=sys.stderr, flush=True)
+    from benchmark import results
+
+    line = results.collapse_warning(name, row)
+    if line:
+        print(line, file=sys.stderr, flush=True)
 
 
-def config_from_trial(args):
-    """--from-trial TUNE_RUN[:TRIAL]: a search's trial (default: its best) as a cv run."""
+def read_search(args) -> dict:
+    """The config.json of the search that --from-trial TUNE_RUN[:TRIAL] names (no Keras)."""
     import json
 
-    from benchmark import presets, results
-    from tuners import search, spaces
+    from benchmark import results
 
-    run_id, _, trial_id = args.from_trial.partition(":")
+    run_id = args.from_trial.partition(":")[0]
     try:
         results.check_run_id(run_id)
     except ValueError as error:
         raise UsageError(str(error)) from None
     run_dir = results_root(args) / run_id
     try:
-        tune = json.loads((run_dir / "config.json").read_text())
+        search = json.loads((run_dir / "config.json").read_text())
     except (OSError, ValueError):
+        search = {}
+    if search.get("kind") != "tune" or not search.get("arch"):
         raise UsageError(f"--from-trial: {run_dir} is not a search folder "
-                         "(run `emnist-bench tune` first)") from None
-    arch = tune.get("arch")
-    if tune.get("kind") != "tune" or (args.arch and args.arch != arch):
-        raise UsageError(f"--from-trial: {run_id} is not a search over {args.arch or 'any arch'}")
+                         "(run `emnist-bench tune` first)")
+    return search
+
+
+def data_options(args, search: dict | None) -> None:
+    """cv's --split, --limit, --seed and --data-dir: as given on the command line, else (with
+    --from-trial) the search's, so its best trial is trained on the same data and folds, else
+    the defaults (RunConfig's)."""
+    from benchmark.config import RunConfig
+
+    if search is not None:
+        base = search.get("base") or {}
+        for name in ("split", "limit", "seed"):
+            if getattr(args, name) is None and base.get(name) is not None:
+                setattr(args, name, base[name])
+        if args.data_dir is None:
+            args.data_dir = search_data_dir(search)
+            if args.data_dir is not None and not Path(args.data_dir).is_dir():
+                raise UsageError(f"--from-trial: the search read its data from {args.data_dir}, "
+                                 "which is not a folder here; give --data-dir")
+    for name in ("split", "seed"):
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(RunConfig, name))
+
+
+def search_data_dir(search: dict) -> str | None:
+    """The --data-dir of the command that ran a search, as its config.json records the command
+    (None: it read $EMNIST_BENCH_DATA or tensorflow-datasets)."""
+    import shlex
+
+    try:
+        words = shlex.split(search.get("command") or "")
+    except ValueError:
+        return None
+    for at, word in enumerate(words):
+        if word == "--data-dir" and at + 1 < len(words):
+            return words[at + 1]
+        if word.startswith("--data-dir="):
+            return word.partition("=")[2]
+    return None
+
+
+def config_from_trial(args, tune: dict):
+    """--from-trial TUNE_RUN[:TRIAL]: a search's trial (default: its best) as a cv run;
+    `tune` is the search's config.json (read_search)."""
+    from benchmark import presets
+    from tuners import search, spaces
+
+    run_id, _, trial_id = args.from_trial.partition(":")
+    run_dir = results_root(args) / run_id
+    arch = tune["arch"]
     try:
         if trial_id in ("", "best"):
             row = search.best_trial(run_dir)
@@ -221,7 +305,8 @@ def tune(args) -> int:
     check_budget(args, min_folds=1)
     if args.max_trials < 1:
         raise UsageError(f"--max-trials must be at least 1, got {args.max_trials}")
-    backend = choose_backend(args.backend)
+    check_names(args.arch)
+    backend = start(args)
     config = resolve_config(args, args.arch, "baseline", [])
     config = dataclasses.replace(config, folds=args.folds)
     from benchmark import provenance
@@ -270,12 +355,15 @@ def tune(args) -> int:
 
 def ablate(args) -> int:
     check_budget(args, min_folds=2)
-    backend = choose_backend(args.backend)
+    factors = parse_factors(args.factors)
+    check_names(args.arch, factors=factors)
+    backend = start(args)
     config = resolve_config(args, args.arch, "baseline", [])
-    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
     check_factors(config, factors)
     data, config = load_data(args, config)
     run_id, table = run_ablation(args, config, data, backend, factors, args.run_id)
+    from benchmark import readers
+
     def number(value, spec):
         return "-" if value is None or value != value else format(value, spec)
 
@@ -283,8 +371,12 @@ def ablate(args) -> int:
         if row["status"] == "failed":
             print(f"{row['factor']:<18} {str(row['value']):<12} failed: {row['reason']}")
             continue
-        extra = "" if row["baseline"] else (f"  delta {number(row['delta'], '+.4f')}"
-                                            f"  p {number(row['p_value'], '.3f')}")
+        # The verdict reads the p-value adjusted across the arms (Benjamini-Hochberg), as the
+        # report and the app do.
+        extra = "" if row["baseline"] else (
+            f"  delta {number(row['delta'], '+.4f')}"
+            f"  p_adjusted {number(readers.verdict_p(row), '.3f')}"
+            f"  {readers.verdict(readers.verdict_p(row), row['delta'])}")
         print(f"{row['factor']:<18} {str(row['value']):<12} cv "
               f"{number(row['val_accuracy_mean'], '.4f')}{extra}  "
               f"test {number(row['test_accuracy'], '.4f')}")
@@ -325,11 +417,13 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
 def study(args) -> int:
     check_budget(args, min_folds=2)
     arches = architectures.names() if args.arch == "all" else [args.arch]
-    if args.arch != "all" and args.arch not in arches:
+    if args.arch != "all" and args.arch not in architectures.names():
         raise UsageError(f"unknown architecture {args.arch!r}; choose from "
                          f"{', '.join(architectures.names())} or all")
-    backend = choose_backend(args.backend)
-    factors = [f.strip() for f in args.factors.split(",") if f.strip()] if args.factors else None
+    factors = parse_factors(args.factors)
+    for arch in arches:
+        check_names(arch, factors=factors)
+    backend = start(args)
     bases = {arch: resolve_config(args, arch, "baseline", []) for arch in arches}
     for base in bases.values():
         check_factors(base, factors)

@@ -8,9 +8,12 @@ about half a minute, so it is built once per test session and shared by the app'
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchmark import cli
@@ -41,6 +44,28 @@ def results_folder(base: Path) -> Path:
             assert code == 0, f"emnist-bench {' '.join(argv)} failed with exit code {code}"
     (Path(base) / DONE).write_text(os.environ.get("KERAS_BACKEND", "") + "\n")
     return results
+
+
+def add_pilots(root: Path) -> None:
+    """Beside the main runs of a copy of the fixture: a pilot on fewer images
+    (mlp-best-pilot), a bigger run that collapsed in inference mode (mlp-best-collapsed:
+    training accuracy 0.7, validation at chance) and a newer search named as a memory test
+    (memory-mlp-20-trials), as the committed results have them."""
+    def copy(source, name, change):
+        shutil.copytree(root / source, root / name)
+        config = json.loads((root / name / "config.json").read_text())
+        change(config)
+        (root / name / "config.json").write_text(json.dumps(config))
+        return root / name
+
+    copy("mlp-best", "mlp-best-pilot", lambda c: c["data"].update(n_train_used=100, limit=100))
+    collapsed = copy("mlp-best", "mlp-best-collapsed",
+                     lambda c: c["run"]["training"].update(epochs=9))
+    folds = pd.read_csv(collapsed / "folds.csv").assign(val_accuracy=0.02)
+    folds.to_csv(collapsed / "folds.csv", index=False)
+    epochs = pd.read_csv(collapsed / "epochs.csv").assign(accuracy=0.7, val_accuracy=0.02)
+    epochs.to_csv(collapsed / "epochs.csv", index=False)
+    copy("tune-mlp", "memory-mlp-20-trials", lambda c: c.update(created="2099-01-01T00:00:00"))
 
 
 @pytest.fixture(scope="session")

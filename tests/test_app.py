@@ -1,5 +1,6 @@
 """The results browser (app.py and its pages in benchmark/app/) under Streamlit's AppTest: every
-page on results the suite wrote, an empty or missing folder, broken runs, names that try to leave
+page on results the suite wrote, the summary it opens on, main runs first and pilots behind the
+"Show pilot runs" switch, an empty or missing folder, broken runs, names that try to leave
 the folder, the links of the one-page app (?page=<title>)."""
 
 from __future__ import annotations
@@ -11,30 +12,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from benchmark import published, readers
-from benchmark.app import ablations
-from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
+from benchmark import claims, published, readers, selection
+from benchmark.app import ablations, backends, shared
+from tests.app_results import add_pilots, app_results  # noqa: F401  (the shared fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
 pytestmark = pytest.mark.any_backend
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
-PAGES = ["Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning", "Backends"]
+PAGES = ["Summary", "Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning",
+         "Backends"]
 
 
 def open_app(monkeypatch, results: Path, page: str | None = None,
-             query: dict | None = None) -> AppTest:
+             query: dict | None = None, pilots: bool = False) -> AppTest:
     """The app on `results` (opened at the URL's `query`), run once and once more on `page`
-    (AppTest cannot click the sidebar's links: a ?page=<title> link opens the page), with no
-    exception."""
+    (AppTest cannot click the sidebar's links: a ?page=<title> link opens the page), with the
+    sidebar's "Show pilot runs" switch on if `pilots`, with no exception."""
     monkeypatch.setenv("EMNIST_BENCH_RESULTS", str(results))
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query or {})
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    if pilots:
+        at.toggle(key=shared.PILOTS).set_value(True).run()
+        assert not at.exception, [e.value for e in at.exception]
     if page:
         at.query_params["page"] = page
         at.run()
@@ -70,13 +76,15 @@ def test_every_page_draws_what_the_suite_wrote(monkeypatch, app_results, page): 
         # One backend in the fixture: the bench results are missing and the command is named.
         assert readers.BENCH_COMMAND in texts(at)
         assert at.dataframe
+    elif page == "Summary":
+        assert at.dataframe and "claims checked" in texts(at)
     else:
         assert charts(at), f"{page} drew no chart"
     assert not at.error
 
 
 def test_runs_lists_every_run_with_its_data_and_scores(monkeypatch, app_results):  # noqa: F811
-    at = open_app(monkeypatch, app_results)
+    at = open_app(monkeypatch, app_results, "Runs", pilots=True)
     table = at.dataframe[0].value
     assert {"mlp-best", "mlp-baseline"} <= set(table["run_id"])
     row = table.set_index("run_id").loc["mlp-best"]
@@ -88,7 +96,7 @@ def test_runs_lists_every_run_with_its_data_and_scores(monkeypatch, app_results)
 def test_compared_runs_on_the_same_folds_get_a_paired_test(monkeypatch, app_results):  # noqa: F811
     """Runs compared with the first one chosen: on the same folds, their fold-by-fold difference,
     its interval and the corrected test's verdict, as the ablation page gives an arm."""
-    at = open_app(monkeypatch, app_results)
+    at = open_app(monkeypatch, app_results, "Runs", pilots=True)
     at.multiselect(key="compare").set_value(["mlp-baseline", "mlp-best"]).run()
     assert not at.exception
     folds = {run: pd.read_csv(app_results / run / "folds.csv")["val_accuracy"]
@@ -105,12 +113,81 @@ def test_compared_runs_on_the_same_folds_get_a_paired_test(monkeypatch, app_resu
     assert not readers.same_folds(best, reseeded)
 
 
-def test_runs_opens_on_the_newest_run_and_runs_on_its_folds(monkeypatch, app_results):  # noqa: F811
-    at = open_app(monkeypatch, app_results)
-    runs = readers.scan(app_results).runs.set_index("run_id")
-    chosen = at.multiselect(key="compare").value
-    assert runs.loc[chosen[0], "created"] == runs["created"].max() and len(chosen) >= 2
+def test_runs_opens_on_the_main_runs_side_by_side(monkeypatch, app_results):  # noqa: F811
+    """Only the main runs are listed and compared at first (the study's baseline and best,
+    scored on the same folds, so paired); the switch lists the others, with why."""
+    at = open_app(monkeypatch, app_results, "Runs")
+    main = list(selection.main_runs(selection.annotate(readers.scan(app_results)))["run_id"])
+    assert main and list(at.dataframe[0].value["run_id"]) == main
+    assert at.multiselect(key="compare").value == main
     assert at.dataframe[1].value["verdict"].isin(readers.VERDICTS).all()
+    assert "role" not in at.dataframe[0].proto.column_order
+    at.toggle(key=shared.PILOTS).set_value(True).run()
+    table = at.dataframe[0].value.set_index("run_id")
+    assert {"mlp-best", "mlp-baseline"} <= set(table.index) > set(main)
+    assert table.loc["mlp-best", "role"] == "repeat" and "main run" in table.loc["mlp-best", "why"]
+    assert list(at.dataframe[0].proto.column_order[:3]) == ["run_id", "role", "why"]
+
+
+# ------------------------------------------------------------------------- main runs first
+
+
+def test_the_first_page_is_the_summary_the_report_opens_on(monkeypatch, app_results):  # noqa: F811
+    """The app opens on the summary (claims.summarise, REPORT.md's first section): the verdict
+    counts, one line per claim that ran, a sentence for the rest, links into Ablations and
+    Runs."""
+    at = open_app(monkeypatch, app_results)
+    assert at.header[0].value == "Summary"
+    catalog = selection.annotate(readers.scan(app_results))
+    summary = claims.summarise(claims.check(catalog), catalog)
+    message = texts(at)
+    assert f"**{summary.headline()}.**" in message and summary.not_run in message
+    assert {m.label: m.value for m in at.metric} == {k: str(v) for k, v in
+                                                     summary.counts.items()}
+    pd.testing.assert_frame_equal(at.dataframe[0].value, summary.lines)
+    links = [link.proto for link in at.get("page_link")]
+    main = selection.main_ablation(catalog, "mlp")["id"]
+    assert any(link.page.endswith("ablations") and main in link.query_string
+               for link in links), links
+    assert any(link.page.endswith("runs") for link in links), links
+
+
+def test_pilots_tests_and_collapsed_runs_wait_behind_the_switch(
+        monkeypatch, tmp_path, app_results):  # noqa: F811
+    """With a pilot, a collapsed run and a newer memory test beside the main runs, every page
+    opens on main results; the switch shows the others; a link to a pilot still opens it."""
+    folder = tmp_path / "results"
+    shutil.copytree(app_results, folder)
+    add_pilots(folder)
+    set_apart = {"mlp-best-pilot", "mlp-best-collapsed", "mlp-best", "mlp-baseline"}
+    at = open_app(monkeypatch, folder, "Runs")
+    assert not set(at.dataframe[0].value["run_id"]) & set_apart
+    assert not set(at.multiselect(key="compare").value) & set_apart
+    assert "hidden" in texts(at) and "Show pilot runs" in texts(at)
+    at.toggle(key=shared.PILOTS).set_value(True).run()
+    table = at.dataframe[0].value.set_index("run_id")
+    assert set_apart <= set(table.index)
+    assert table.loc["mlp-best-collapsed", "role"] == "collapsed"
+    assert table.loc["mlp-best-collapsed", "collapsed"] == "collapsed: inference mode"
+    assert table.loc["mlp-best-pilot", "role"] == "pilot"
+    for page in ("Curves", "Confusion", "Misclassified"):
+        at = open_app(monkeypatch, folder, page)
+        chosen = (at.multiselect(key="compare").value if page == "Curves"
+                  else [at.selectbox(key="run").value])
+        assert chosen and not set(chosen) & set_apart, (page, chosen)
+        if page != "Curves":
+            assert not set(at.selectbox(key="run").options) & set_apart
+    at = open_app(monkeypatch, folder, query={"page": "Confusion", "run": "mlp-best-pilot"})
+    assert at.selectbox(key="run").value == "mlp-best-pilot"
+    assert "pilot: less data than the main run" in texts(at)
+    at = open_app(monkeypatch, folder, "Tuning")
+    assert at.selectbox(key="search").value == "tune-mlp"  # not the newer memory test
+    assert at.selectbox(key="search").options == ["tune-mlp"]
+    at = open_app(monkeypatch, folder, "Tuning", pilots=True)
+    assert at.selectbox(key="search").options[-1] == "memory-mlp-20-trials"
+    at = open_app(monkeypatch, folder, "Ablations")
+    main = selection.main_ablation(selection.annotate(readers.scan(folder)), "mlp")["id"]
+    assert at.selectbox(key="ablation").options == [main]
 
 
 def test_ablation_has_a_verdict_per_arm_and_marks_the_baseline(monkeypatch, app_results):  # noqa: F811
@@ -222,7 +299,7 @@ def broken(tmp_path, app_results):  # noqa: F811
 
 @pytest.mark.parametrize("page", PAGES)
 def test_a_broken_run_does_not_hide_the_others(monkeypatch, broken, page):
-    at = open_app(monkeypatch, broken, page)
+    at = open_app(monkeypatch, broken, page, pilots=True)
     if page == "Runs":
         runs = set(at.dataframe[0].value["run_id"])
         assert {"mlp-best", "mlp-baseline", "half-written", "pickled"} <= runs
@@ -257,7 +334,7 @@ def test_images_of_some_mistakes_line_up_with_their_rows(tmp_path, app_results):
 def test_a_new_run_shows_up_without_a_restart(monkeypatch, tmp_path, app_results):  # noqa: F811
     folder = tmp_path / "results"
     shutil.copytree(app_results, folder)
-    at = open_app(monkeypatch, folder)
+    at = open_app(monkeypatch, folder, "Runs", pilots=True)
     before = len(at.dataframe[0].value)
     shutil.copytree(folder / "mlp-best", folder / "mlp-best-again")
     at.run()
@@ -307,7 +384,8 @@ def test_a_symbolic_link_out_of_the_folder_is_refused(tmp_path):
 def test_a_run_name_in_the_url_only_picks_a_run_that_exists(monkeypatch, app_results):  # noqa: F811
     at = open_app(monkeypatch, app_results, query={"page": "Confusion", "run": "../../etc"})
     assert at.header[0].value == "Confusion"
-    assert at.selectbox(key="run").value in {"mlp-best", "mlp-baseline"}
+    main = selection.main_runs(selection.annotate(readers.scan(app_results)))
+    assert at.selectbox(key="run").value == main["run_id"].iloc[0]  # the first main run
     at = open_app(monkeypatch, app_results, query={"page": "Confusion", "run": "mlp-best"})
     assert at.selectbox(key="run").value == "mlp-best"
 
@@ -326,16 +404,16 @@ def test_an_old_link_opens_its_page_with_its_other_parameters(monkeypatch, app_r
             assert at.selectbox(key="run").value == run
 
 
-def test_an_old_link_to_no_page_opens_runs(monkeypatch, app_results):  # noqa: F811
+def test_an_old_link_to_no_page_opens_the_summary(monkeypatch, app_results):  # noqa: F811
     at = open_app(monkeypatch, app_results, query={"page": "../Nowhere", "run": "mlp-best"})
-    assert at.header[0].value == "Runs"
+    assert at.header[0].value == "Summary"
     assert "page" not in at.query_params
 
 
 def test_the_pages_switch_within_a_session(monkeypatch, app_results):  # noqa: F811
     """One session through every page and back: each draws its own header, and the runs chosen
     to compare (a widget on Runs and Curves) are kept across the switches."""
-    at = open_app(monkeypatch, app_results)
+    at = open_app(monkeypatch, app_results, "Runs", pilots=True)
     at.multiselect(key="compare").set_value(["mlp-baseline"]).run()
     for page in [*PAGES[1:], "Runs"]:
         at.query_params["page"] = page
@@ -344,6 +422,168 @@ def test_the_pages_switch_within_a_session(monkeypatch, app_results):  # noqa: F
         assert at.header[0].value.startswith(page)
         if page in ("Curves", "Runs"):
             assert at.multiselect(key="compare").value == ["mlp-baseline"]
+
+
+# ------------------------------------------------------------------------- readable at a glance
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in charts(at)]
+
+
+def encodings(spec: dict):
+    """Every encoding in a chart spec: its own, its layers' and its faceted spec's."""
+    if "encoding" in spec:
+        yield spec["encoding"]
+    for child in [*spec.get("layer", []), *([spec["spec"]] if "spec" in spec else [])]:
+        yield from encodings(child)
+
+
+def test_curves_legends_show_whole_run_names(monkeypatch, tmp_path, app_results):  # noqa: F811
+    """Runs whose names differ only at the end (cnn-best-tensorflow-<digest>) keep their whole
+    names in every legend: Vega-Lite cuts labels at 160 px, leaving the same prefix for all."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    names = [f"cnn-best-tensorflow-fused-batch-norm-{tail}" for tail in ("float32", "auto")]
+    for name in names:
+        shutil.copytree(app_results / "mlp-best", folder / name)
+    at = open_app(monkeypatch, folder, "Curves", pilots=True)  # one of the two is a repeat
+    at.multiselect(key="compare").set_value(names).run()
+    legends = [encoding["color"].get("legend") for spec in chart_specs(at)
+               for encoding in encodings(spec) if encoding.get("color", {}).get("field") == "run"]
+    assert len(legends) >= 3  # loss, accuracy and the learning rate
+    assert all(legend and legend.get("labelLimit") == 0 for legend in legends), legends
+
+
+def write_units_ablation(folder: Path) -> Path:
+    """An MLP ablation of `units` (baseline 128, stored first, then 32 and 64): the order that
+    reads "128, 32, 64" unless numbers are put in numeric order; the 64 arm has no p-value."""
+    folder.mkdir(parents=True)
+    arm = {"factor": "units", "baseline": False, "folds": 2, "val_accuracy_std": 0.001}
+    rows = [{"factor": "baseline", "value": "", "baseline": True, "arm": "baseline", "folds": 2,
+             "val_accuracy_mean": 0.85, "val_accuracy_std": 0.001, "test_accuracy": 0.851,
+             "delta": 0.0, "p_value": None, "p_adjusted": None, "p_plain": None,
+             "fold_1": 0.849, "fold_2": 0.851},
+            {**arm, "value": "32", "arm": "units-32", "val_accuracy_mean": 0.80,
+             "test_accuracy": 0.80, "delta": -0.05, "p_value": 0.02, "p_adjusted": 0.04,
+             "p_plain": 0.0001, "fold_1": 0.799, "fold_2": 0.801},
+            {**arm, "value": "64", "arm": "units-64", "val_accuracy_mean": 0.83,
+             "test_accuracy": 0.83, "delta": -0.02, "p_value": None, "p_adjusted": None,
+             "p_plain": None, "fold_1": 0.829, "fold_2": 0.831}]
+    pd.DataFrame(rows).to_csv(folder / "ablations.csv", index=False)
+    config = {"kind": "ablate", "arch": "mlp", "backend": "jax",
+              "base": {"model": {"units": 128}, "training": {}},
+              "data": {"split": "balanced", "matches_official_sizes": False,
+                       "n_train_used": 3000, "n_test": 304}}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_ablation_puts_numbers_in_numeric_order_and_dashes_missing_p(monkeypatch, tmp_path):
+    write_units_ablation(tmp_path / "results" / "ablate-mlp")
+    at = open_app(monkeypatch, tmp_path / "results", "Ablations")
+    table = at.dataframe[0].value
+    order = ["32", "64", "128 (baseline)"]
+    assert list(table["label"]) == order
+    dots = chart_specs(at)[0]
+    assert {e["y"]["field"]: e["y"].get("sort") for e in encodings(dots) if "y" in e} == {
+        "label": order}
+    p = table.set_index("label")[["p_value", "p_adjusted", "p_plain"]]
+    assert p.loc["32"].tolist() == ["0.020", "0.040", "<0.001"]
+    assert (p.loc["64"] == ablations.NO_P).all() and (p.loc["128 (baseline)"] == ablations.NO_P).all()
+    assert "None" not in p.to_string()
+    assert ablations.NO_P in json.loads(at.dataframe[0].proto.columns)["p_value"]["help"]
+
+
+def test_tuning_puts_numbers_in_numeric_order(monkeypatch, tmp_path, app_results):  # noqa: F811
+    folder = tmp_path / "results"
+    shutil.copytree(app_results / "tune-mlp", folder / "tune-mlp")
+    trials = readers.read_trials(folder / "tune-mlp")
+    trials = pd.concat([trials] * 3, ignore_index=True).assign(
+        trial_id=["0", "1", "2", "3", "4", "5"], status="completed", score=0.5,
+        units=[128, 32, 64, 128, 32, 64], activation=["relu", "elu"] * 3)
+    trials.to_csv(folder / "tune-mlp" / "trials.csv", index=False)
+    at = open_app(monkeypatch, folder, "Tuning")
+    drawn = charts(at)[0].proto  # score against each hyperparameter, one panel each
+    x = next(e["x"] for e in encodings(json.loads(drawn.spec)) if "x" in e)
+    assert x["field"] == "value" and x["sort"] == {"field": "order", "op": "min"}
+    points = pd.concat([dataframe_util.convert_arrow_bytes_to_pandas_df(named.data.data)
+                        for named in drawn.datasets])
+
+    def axis(name):  # the order Vega-Lite gives one panel's axis: by each value's least `order`
+        panel = points[points["hyperparameter"] == name]
+        return panel.groupby("value")["order"].min().sort_values(kind="stable").index.tolist()
+
+    assert axis("units") == ["32", "64", "128"]
+    assert axis("activation") == ["elu", "relu"]
+
+
+def test_compared_runs_on_other_folds_show_a_dash_for_p(monkeypatch, tmp_path, app_results):  # noqa: F811
+    folder = tmp_path / "results"
+    shutil.copytree(app_results, folder)
+    shutil.copytree(folder / "mlp-best", folder / "mlp-best-reseeded")
+    config = json.loads((folder / "mlp-best-reseeded" / "config.json").read_text())
+    config["run"]["seed"] += 1
+    (folder / "mlp-best-reseeded" / "config.json").write_text(json.dumps(config))
+    at = open_app(monkeypatch, folder, "Runs", pilots=True)
+    at.multiselect(key="compare").set_value(
+        ["mlp-baseline", "mlp-best", "mlp-best-reseeded"]).run()
+    table = at.dataframe[1].value.set_index("run")
+    assert table.loc["mlp-best-reseeded", "verdict"].startswith("not paired")
+    assert (table.loc["mlp-best-reseeded", ["p_value", "p_plain"]] == ablations.NO_P).all()
+    p = table.loc["mlp-best", "p_value"]
+    assert p == ablations.NO_P or p == "<0.001" or 0 <= float(p) <= 1
+    assert "None" not in table[["p_value", "p_plain"]].to_string()
+
+
+def test_the_runs_table_shows_both_scores_whole_with_short_headers(monkeypatch, app_results):  # noqa: F811
+    """At 1,400 px the table used to end at "test accurac…": the scores now come right after
+    what was run, under short headers, and the run's name stays in view when scrolled."""
+    at = open_app(monkeypatch, app_results, "Runs")
+    shown = at.dataframe[0].proto
+    order = list(shown.column_order)
+    assert order[:7] == ["run_id", "arch", "preset", "backend", "precision", "cv",
+                         "test_accuracy"]
+    config = json.loads(shown.columns)
+    assert config["run_id"].get("pinned") is True
+    labels = [config.get(column, {}).get("label") or column for column in order]
+    assert max(map(len, labels)) <= len("CV mean ± std"), labels
+    assert "help" in config["test_accuracy"] and "help" in config["seconds"]
+
+
+def bench_rows(bench, precisions: dict[str, float], accelerator: str = "none") -> list[dict]:
+    """bench.csv rows of the MLP on TensorFlow and the PyTorch peer at `precisions` (each with
+    its images per second)."""
+    rows = []
+    for backend in ("tensorflow", bench.PEER):
+        for precision, speed in precisions.items():
+            row = dict.fromkeys(bench.COLUMNS)
+            row.update(bench_id="bench-1", created="2026-01-01T00:00:00+00:00", arch="mlp",
+                       preset="best", backend=backend, precision=precision, batch_size=128,
+                       images_per_second=speed, cpu="AMD EPYC", accelerator=accelerator)
+            rows.append(row)
+    return rows
+
+
+def test_backends_says_what_pytorch_is_and_why_bf16_is_slow(monkeypatch, tmp_path, app_results):  # noqa: F811
+    bench = pytest.importorskip("benchmark.bench")
+    folder = tmp_path / "results"
+    shutil.copytree(app_results, folder)
+    bench.append_rows(folder / "bench.csv", bench_rows(
+        bench, {"float32": 1000.0, "mixed_bfloat16": 100.0}))
+    at = open_app(monkeypatch, folder, "Backends")
+    message = texts(at)
+    assert backends.PEER_NOTE in message
+    assert "`torch` are Keras 3" in backends.PEER_NOTE and "plain PyTorch" in backends.PEER_NOTE
+    assert "bf16 ran at 0.10x to 0.10x the speed of float32" in message
+    assert "native bfloat16" in message and "AMD EPYC" in message
+    faster = readers.latest_bench(pd.DataFrame(bench_rows(
+        bench, {"float32": 1000.0, "mixed_bfloat16": 1500.0})))
+    assert backends.bf16_note(faster) is None  # bf16 that pays needs no excuse
+    gpu = readers.latest_bench(pd.DataFrame(bench_rows(
+        bench, {"float32": 1000.0, "mixed_bfloat16": 100.0}, accelerator="NVIDIA H100")))
+    assert backends.bf16_note(gpu) is None  # not a CPU: emulation does not explain it
+
 
 
 # ------------------------------------------------------------------------- the study's numbers
@@ -396,7 +636,7 @@ def test_a_few_hundred_runs_are_read_once_and_then_served_from_the_cache(
         shutil.copytree(app_results / "mlp-best", folder / f"run-{i:03d}")
     catalog = readers.scan(folder)
     assert len(catalog.runs) == 300 and not catalog.problems
-    at = open_app(monkeypatch, folder)
+    at = open_app(monkeypatch, folder, "Runs", pilots=True)
     calls = []
     real_scan = readers.scan
     monkeypatch.setattr(readers, "scan", lambda root: calls.append(root) or real_scan(root))

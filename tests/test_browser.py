@@ -1,10 +1,12 @@
 """The results browser in a real browser: `streamlit run app.py` on the suite-written fixture,
 every page opened in Debian's headless Chromium through Playwright at its own URL and through
-the one-page app's links (?page=<title>), the sidebar's links followed, screenshots kept in
-tests/_artifacts/ for a person to look at."""
+the one-page app's links (?page=<title>), the sidebar's links followed, the committed results
+opened on the summary and the main runs (no pilot, test or collapsed run until "Show pilot
+runs" is on), screenshots kept in tests/_artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,19 +18,20 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from benchmark import readers
+from benchmark import claims, readers, selection
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never a downloaded browser
 ARTIFACTS = REPO / "tests" / "_artifacts"
 # What each page must have drawn: a Vega-Lite chart (canvas or svg) or images.
-DRAWN = {"Runs": "chart", "Ablations": "chart", "Curves": "chart", "Misclassified": "image",
+DRAWN = {"Summary": "summary", "Runs": "chart", "Ablations": "chart", "Curves": "chart", "Misclassified": "image",
          "Confusion": "chart", "Tuning": "chart", "Backends": None}
-# Each page's own URL path (app.py's url_path: the title in lower case; Runs at the root).
-PATHS = {name: "/" if name == "Runs" else f"/{name.lower()}" for name in DRAWN}
+# Each page's own URL path (app.py's url_path: the title in lower case; Summary at the root).
+PATHS = {name: "/" if name == "Summary" else f"/{name.lower()}" for name in DRAWN}
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
 IMAGE = '[data-testid="stImage"] img'
+CELLS = '[data-testid="stDataFrame"] [role="gridcell"]'  # the grid's table for screen readers
 
 pytestmark = [
     pytest.mark.slow,
@@ -135,6 +138,9 @@ def _check_page(server, browser, name, screenshot, backends_hint=True, expected=
         expected = DRAWN[name] if expected == "default" else expected
         if expected == "chart":
             page.locator(CHART).first.wait_for(timeout=30_000)
+        elif expected == "summary":
+            page.locator('[data-testid="stMetric"]').first.wait_for(timeout=60_000)
+            page.locator(CELLS).first.wait_for(state="attached", timeout=60_000)
         elif expected == "image":
             page.locator(IMAGE).first.wait_for(timeout=30_000)
             page.wait_for_function(
@@ -164,7 +170,7 @@ def test_the_sidebar_switches_pages(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(server)
-        page.get_by_role("heading", name="Runs").first.wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Summary").first.wait_for(timeout=30_000)
         sidebar = page.locator('[data-testid="stSidebar"]')
         for name in ["Confusion", "Tuning", "Runs"]:
             sidebar.get_by_text(name, exact=True).click()
@@ -179,7 +185,7 @@ def test_the_sidebar_switches_pages(server, browser):
 
 @pytest.mark.parametrize("link", ["/?page=Misclassified&run={run}", "/misclassified?run={run}",
                                   "/?page=Confusion&run={run}", "/confusion?run={run}"])
-def test_a_link_opens_a_page_on_a_run(server, browser, link):
+def test_a_link_opens_a_page_on_a_run(server, browser, link, app_results):  # noqa: F811
     """A link of the one-page app (?page=<title>&run=) or to a page's own URL (?run=) opens that
     page on that run; a name that is not a run is ignored."""
     name = "Misclassified" if "isclassified" in link else "Confusion"
@@ -194,8 +200,94 @@ def test_a_link_opens_a_page_on_a_run(server, browser, link):
             page.wait_for_url(lambda url: urlsplit(url).path == PATHS[name], timeout=30_000)
         page.goto(server + link.format(run="..%2F..%2Fetc"))  # not a run: ignored
         page.locator(drawn).first.wait_for(timeout=30_000)
-        assert page.get_by_role("combobox", name="Run").input_value() in {"mlp-best",
-                                                                          "mlp-baseline"}
+        first = selection.main_runs(selection.annotate(readers.scan(app_results)))
+        assert page.get_by_role("combobox", name="Run").input_value() == (
+            first["run_id"].iloc[0])  # the first main run
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_the_runs_table_shows_both_scores_whole_at_1400_px(committed_server, browser):
+    """On the committed runs, a 1,400 px window shows the Runs table through its test accuracy
+    and beyond (it used to end at "test accurac…"). The grid draws on a canvas; its
+    accessibility table lists the columns in view, the last one possibly cut."""
+    if not any((REPO / "results").glob("*/config.json")):
+        pytest.skip("no committed results in results/ yet")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(committed_server)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Runs", exact=True).click()
+        page.get_by_role("heading", name="Runs").first.wait_for(timeout=30_000)
+        table = page.locator('[data-testid="stDataFrame"]').first
+        headers = table.locator('[role="columnheader"]')
+        headers.first.wait_for(state="attached", timeout=30_000)  # hidden: for screen readers
+        page.wait_for_timeout(1000)  # the grid measures its columns once the data is in
+        page.screenshot(path=str(ARTIFACTS / "committed-runs-1400.png"))
+        shown = headers.all_inner_texts()
+        assert shown[0] == "run" and "CV mean ± std" in shown, shown
+        test = [i for i, header in enumerate(shown) if header.startswith("test")]
+        assert test and test[0] < len(shown) - 1, shown  # a column after it in view: it is whole
+    finally:
+        page.close()
+
+
+def cells(page, expected) -> list[str]:
+    """The texts of the page's table cells (its grids draw on a canvas; the cells are in the
+    tables they keep for screen readers), once one of them reads one of `expected`."""
+    wanted = json.dumps(sorted(expected))
+    # Read in the same step that finds one: the grid redraws its cells as the page reruns.
+    found = page.wait_for_function(
+        f"() => {{ const wanted = new Set({wanted}); const texts = [...document."
+        f"querySelectorAll('{CELLS}')].map(cell => cell.textContent); return texts.some("
+        f"text => wanted.has(text)) && texts; }}", timeout=120_000)
+    return found.json_value()
+
+
+def test_the_committed_results_open_on_the_summary_and_the_main_runs(committed_server, browser):
+    """A fresh clone's app opens on the summary REPORT.md opens on (the same verdict counts and
+    claims), the Runs page lists and compares the main runs only, with no pilot, test or
+    collapsed run until "Show pilot runs" is on, and Tuning opens on a real search."""
+    if not any((REPO / "results").glob("*/config.json")):
+        pytest.skip("no committed results in results/ yet")
+    catalog = selection.annotate(readers.scan(REPO / "results"))
+    summary = claims.summarise(claims.check(catalog), catalog)
+    runs = catalog.runs.set_index("run_id")
+    main = set(selection.main_runs(catalog)["run_id"])
+    set_apart = set(runs.index[runs["role"].isin(["collapsed", "pilot"])])
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    try:
+        page.goto(committed_server)
+        page.get_by_role("heading", name="Summary").first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stMetric"]').first.wait_for(timeout=120_000)
+        shown = cells(page, summary.lines["claim"])
+        page.screenshot(path=str(ARTIFACTS / "committed-first-page.png"), full_page=True)
+        assert summary.headline() in page.inner_text("body")
+        metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
+        assert [m.split()[-1] for m in metrics] == [str(n) for n in summary.counts.values()]
+        assert [c for c in shown if c in set(summary.lines["claim"])] == list(
+            summary.lines["claim"])
+        assert page.locator('[data-testid="stPageLink"]').count() >= 2  # Ablations, Runs
+
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Runs", exact=True).click()
+        page.get_by_role("heading", name="Runs").first.wait_for(timeout=60_000)
+        listed = {c for c in cells(page, main) if c in runs.index}
+        assert listed == main, listed ^ main
+        tags = page.locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
+        tags.first.wait_for(timeout=60_000)
+        chosen = {tags.nth(i).get_attribute("aria-label") for i in range(tags.count())}
+        assert chosen == main, chosen  # the runs compared at first
+        page.screenshot(path=str(ARTIFACTS / "committed-runs-main.png"), full_page=True)
+        sidebar.get_by_text("Show pilot runs").click()
+        everything = {c for c in cells(page, set_apart) if c in runs.index}
+        assert everything > main and everything & set_apart, everything
+        sidebar.get_by_text("Show pilot runs").click()  # off again for the next page
+
+        sidebar.get_by_text("Tuning", exact=True).click()
+        page.get_by_role("heading", name="Tuning").first.wait_for(timeout=60_000)
+        search = page.get_by_role("combobox", name="Search").input_value()
+        assert search and not selection.is_test(search), search
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

@@ -13,7 +13,7 @@ import keras
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.synthetic import write_nist
 
 BACKEND = keras.backend.backend()
@@ -61,6 +61,57 @@ def test_bad_arguments_exit_2_with_one_line(capsys, nist_dir, results_dir, argv,
     assert len(lines) == 1 and lines[0].startswith("emnist-bench: error:"), err
     assert message.lower() in lines[0].lower()
     assert not results_dir.exists(), "nothing may be written for a refused command"
+
+
+# A wrong name is refused from the registry and the builders' and spaces' source, before any
+# backend is imported (importing Keras alone takes 5 to 15 s on a 2-core machine).
+WRONG_NAMES = [
+    (["cv", "--arch", "transformer"], "unknown architecture 'transformer'"),
+    (["cv", "--arch", "mlp", "--preset", "worst"], "unknown preset 'worst' for mlp"),
+    (["cv", "--arch", "cnn", "--set", "colour=blue"], "--set colour: no such setting for cnn"),
+    (["cv", "--from-trial", "search", "--set", "colour=blue"], "--set colour: no such setting"),
+    (["tune", "--arch", "vit"], "unknown architecture 'vit'"),
+    (["ablate", "--arch", "cnn", "--factors", "activation,colour"], "'colour' is not a factor"),
+    (["study", "--arch", "all", "--factors", "channels"], "'channels' is not a factor of the mlp"),
+    (["study", "--arch", "vit"], "unknown architecture 'vit'"),
+    (["spaces", "--arch", "vit"], "unknown architecture 'vit'"),
+]
+
+
+@pytest.mark.any_backend
+def test_wrong_names_are_refused_before_any_backend_is_imported(tmp_path):
+    (tmp_path / "r" / "search").mkdir(parents=True)  # a search folder for --from-trial
+    (tmp_path / "r" / "search" / "config.json").write_text(json.dumps(
+        {"kind": "tune", "arch": "mlp", "base": {"split": "balanced", "limit": None, "seed": 0}}))
+    cases = [argv + (["--results-dir", str(tmp_path / "r")] if argv[0] != "spaces" else [])
+             for argv, _ in WRONG_NAMES]
+    check = ("import json, sys\n"
+             "from benchmark import cli\n"
+             "for argv in json.loads(sys.argv[1]):\n"
+             "    code = cli.main(argv)\n"
+             "    loaded = [m for m in ('keras', 'tensorflow', 'jax', 'torch', 'keras_tuner')\n"
+             "              if m in sys.modules]\n"
+             "    print(json.dumps([code, loaded]), flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", check, json.dumps(cases)], cwd=REPO,
+                          env={**os.environ, "KERAS_BACKEND": BACKEND}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == len(WRONG_NAMES), done.stderr
+    for (argv, message), line, error in zip(WRONG_NAMES, done.stdout.splitlines(), errors,
+                                            strict=True):
+        assert json.loads(line) == [2, []], (argv, line)
+        assert error.startswith("emnist-bench: error:") and message in error, (argv, error)
+
+
+def test_cv_help_says_arch_is_required_unless_from_trial(capsys):
+    with pytest.raises(SystemExit):
+        run_cli(capsys, "cv", "--help")
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "(--arch ARCH | --from-trial TUNE_RUN[:TRIAL])" in usage
+    assert "required unless --from-trial is given" in usage
+    code, _, err = run_cli(capsys, "cv", "--arch", "mlp", "--from-trial", "search")
+    assert code == 2 and "not allowed with argument" in err
 
 
 BROKEN = {

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 
 import keras
 import numpy as np
 import pytest
 
-from benchmark import architectures, models
+from benchmark import architectures, models, presets
 
 NUM_CLASSES = 47
 BATCH = 8
@@ -296,6 +297,32 @@ def test_unknown_architecture():
 
 def tiny(*, units: int = 4) -> keras.Model:
     return keras.Sequential([keras.Input((2,)), keras.layers.Dense(units)], name="tiny")
+
+
+made = functools.partial(tiny, units=2)  # a builder whose keywords its source does not show
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_keywords_read_from_the_source_are_the_builders(name):
+    """`--set` keys are checked against the builder's source before Keras is imported: they
+    must be the keywords the imported builder takes."""
+    assert architectures.keywords(name) == list(models.defaults(name))
+
+
+def test_keywords_come_from_the_source_or_are_left_for_later(monkeypatch):
+    monkeypatch.setattr(architectures, "_REGISTRY", dict(architectures._REGISTRY))
+    mlp = architectures.get("mlp")
+    for name, builder in (("tiny", f"{__name__}:tiny"), ("made", f"{__name__}:made"),
+                          ("gone", "no_such_module.anywhere:tiny")):
+        architectures.register(dataclasses.replace(mlp, name=name, builder=builder))
+    assert architectures.keywords("tiny") == ["units"]
+    assert architectures.keywords("made") is None  # only importing the module would tell
+    assert architectures.keywords("gone") is None
+    with pytest.raises(ValueError, match="--set colour: no such setting for tiny"):
+        presets.check("tiny", "baseline", ["colour"])
+    presets.check("made", "baseline", ["colour"])  # left for resolve, once the builder is loaded
+    with pytest.raises(ValueError, match="--set colour: no such setting for made"):
+        presets.check("made", "baseline", ["colour"], keywords=list(models.defaults("made")))
 
 
 def test_duplicate_registration(monkeypatch):

@@ -81,6 +81,7 @@ def test_a_terminal_gets_a_live_bar_that_clears_itself():
 
 
 def test_work_clock_eta_counts_only_work_done_here(clock):
+    progress.command_started()
     work = progress.WorkClock(5)
     assert work.text() == "elapsed 00:00"  # nothing finished yet: no guess
     work.skip()  # found done by an earlier invocation: no time spent on it
@@ -91,6 +92,20 @@ def test_work_clock_eta_counts_only_work_done_here(clock):
     assert work.text() == "elapsed 00:40, ETA 00:40"  # 20 s a unit, 2 units left
     assert work.text(extra_units=1) == "elapsed 00:40, ETA 01:00"
     assert progress.WorkClock(None).text().startswith("elapsed")
+
+
+def test_elapsed_counts_from_the_start_of_the_command_in_every_trial_or_arm(clock):
+    progress.command_started(clock.now - 30)  # Keras took 30 s to import
+    first = progress.WorkClock(2)  # e.g. the folds of a first trial or arm
+    clock.now += 10
+    first.finished()
+    assert first.text() == "elapsed 00:40, ETA 00:10"
+    clock.now += 10
+    first.finished()
+    second = progress.WorkClock(2)  # the next trial's folds: a new ETA, the same elapsed
+    clock.now += 20
+    second.finished()
+    assert second.text() == "elapsed 01:10, ETA 00:20"
 
 
 def test_epoch_rows_reach_epochs_csv_as_each_epoch_ends(nist_dir, tmp_path, monkeypatch):

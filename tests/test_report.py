@@ -9,8 +9,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from benchmark import cli, readers
-from tests.app_results import app_results  # noqa: F401  (the shared fixture)
+from benchmark import claims, cli, readers, results, selection
+from tests.app_results import add_pilots, app_results  # noqa: F401  (the shared fixture)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
 pytestmark = pytest.mark.any_backend
@@ -25,7 +25,7 @@ def reported(app_results, tmp_path_factory):  # noqa: F811
     return root
 
 
-def claims(root) -> pd.DataFrame:
+def claims_table(root) -> pd.DataFrame:
     text = (root / "REPORT.md").read_text()
     section = text.split("## Claims of the study, checked")[1].split("\n## ")[0]
     rows = [line.strip("|").split("|") for line in section.splitlines()
@@ -56,7 +56,7 @@ def test_report_numbers_come_from_the_stored_runs(reported):
 
 
 def test_claims_are_judged_only_where_this_data_can_judge_them(reported):
-    table = claims(reported).set_index("claim")
+    table = claims_table(reported).set_index("claim")
     # Synthetic data is not the official Balanced split: the study's absolute numbers are
     # not compared, and the data is named in every row.
     assert table.loc["MLP best reaches 0.8614 test accuracy", "verdict"].startswith("not comparable")
@@ -64,7 +64,9 @@ def test_claims_are_judged_only_where_this_data_can_judge_them(reported):
     # The ablations ran the MLP's activation: those claims get a verdict from the paired
     # test; factors nobody ran say so.
     judged = {"agrees", "contradicts", "within noise",
-              "no difference (identical fold accuracies: the arm trained the same at this budget)"}
+              "no difference (identical fold accuracies: the arm trained the same at this budget)",
+              # 141 validation images per fold: the same difference on both folds happens
+              "not tested (the same difference on every fold: no variance to test it with)"}
     assert table.loc["MLP: ELU beats ReLU", "verdict"] in judged
     assert table.loc["MLP: ELU beats LeakyReLU", "verdict"] in judged
     assert table.loc["MLP: Batch norm helps", "verdict"] == "not run here"
@@ -152,70 +154,138 @@ def write_arm(ablation, arm, accuracies, epochs, schedule="cosine"):
 def test_a_steplr_arm_that_never_stepped_is_named_beside_its_verdict(tmp_path, epochs):
     """StepLR(step 10) over 4 epochs trains at a constant rate: the claim "cosine beats StepLR"
     says so; over 12 epochs it decayed once and nothing is added."""
-    from benchmark import report
-
     folder = tmp_path / "ablate-cnn"
     write_arm(folder, "baseline", [0.80, 0.81, 0.82], epochs)
     write_arm(folder, "schedule-step", [0.78, 0.80, 0.79], epochs, schedule="step")
-    ablation = {"id": "ablate-cnn", "path": folder, "notes": report.arm_notes(folder),
+    ablation = {"id": "ablate-cnn", "path": folder, "notes": claims.arm_notes(folder),
                 "config": {"base": {"folds": 3, "training": {"epochs": epochs}}}}
-    claims = report.judge(report.ablation_claims({"cnn": [ablation]}))
-    verdict = next(c["verdict"] for c in claims if c["claim"] == "CNN: Cosine annealing beats StepLR")
+    judged = claims.judge(claims.ablation_claims({"cnn": [ablation]}))
+    verdict = next(c["verdict"] for c in judged if c["claim"] == "CNN: Cosine annealing beats StepLR")
     idle = f"schedule-step did not step: StepLR (step 10) never decays within {epochs} epochs"
     assert (idle in verdict) == (epochs == 4)
     assert verdict.startswith("within noise")
 
 
-def write_run(root, run_id, arch, accuracies, n_train, budget, studied=False):
-    """A runs-table row (as complete_runs gives it) with its folds.csv on disk."""
+def write_run(root, run_id, arch, accuracies, n_train, epochs, preset="best", **extra):
+    """A runs-table row (as readers.scan gives it) with its folds.csv on disk."""
     folder = root / run_id
     folder.mkdir(parents=True)
     pd.DataFrame({"fold": range(1, len(accuracies) + 1), "val_accuracy": accuracies}).to_csv(
         folder / "folds.csv", index=False)
-    return {"run_id": run_id, "arch": arch, "preset": "x" if studied else "best",
-            "official": False, "n_train": n_train, "folds": len(accuracies), "seed": 0,
+    return {"run_id": run_id, "arch": arch, "preset": preset, "overrides": "{}",
+            "status": "complete", "collapsed": "", "official": False, "n_train": n_train,
+            "folds": len(accuracies), "repeats": 1, "folds_done": len(accuracies),
+            "epochs": epochs, "limit": None, "precision": "float32", "seed": 0,
             "created": "2026-11-30", "digest": run_id, "data": f"bymerge ({n_train})",
-            "budget": budget, "run_dir": folder}
+            "run_dir": folder, **extra}
 
 
 def test_architectures_are_judged_only_on_runs_with_the_same_data_and_budget(tmp_path):
     """MLP < CNN is tested on a pair of best-preset runs with the same data, folds and budget
-    (the largest training set of such pairs), not on each one's representative run; with no
+    (the first such pair in the order of main runs), not on each one's main run; with no
     such pair it is shown as not comparable, untested."""
-    from benchmark import report
-
-    mlp_study = write_run(tmp_path, "mlp-study-best", "mlp", [0.84] * 5, 99707, "5 folds x 20",
-                          studied=True)
-    cnn_study = write_run(tmp_path, "cnn-study-best", "cnn", [0.89, 0.90, 0.896], 99707,
-                          "3 folds x 4", studied=True)
-    mlp_small = write_run(tmp_path, "mlp-small", "mlp", [0.70, 0.71, 0.72], 10000, "3 folds x 4")
-    cnn_small = write_run(tmp_path, "cnn-small", "cnn", [0.80, 0.81, 0.80], 10000, "3 folds x 4")
-    mlp_matched = write_run(tmp_path, "mlp-matched", "mlp", [0.80, 0.81, 0.805], 99707,
-                            "3 folds x 4")
-    studied = frozenset({"mlp-study-best", "cnn-study-best"})
+    mlp_study = write_run(tmp_path, "mlp-study-best", "mlp", [0.84] * 5, 99707, 20)
+    cnn_study = write_run(tmp_path, "cnn-study-best", "cnn", [0.89, 0.90, 0.896], 99707, 4)
+    mlp_small = write_run(tmp_path, "mlp-small", "mlp", [0.70, 0.71, 0.72], 10000, 4)
+    cnn_small = write_run(tmp_path, "cnn-small", "cnn", [0.80, 0.81, 0.80], 10000, 4)
+    mlp_matched = write_run(tmp_path, "mlp-matched", "mlp", [0.80, 0.81, 0.805], 99707, 4)
 
     def claim(*rows):
-        claims = report.comparison_claims(pd.DataFrame(rows), studied)
-        return next(c for c in report.judge(claims) if c["claim"] == "MLP < CNN (best presets)")
+        found = selection.annotate(readers.Catalog(root=str(tmp_path), exists=True,
+                                                   runs=pd.DataFrame(rows)))
+        judged = claims.judge(claims.comparison_claims(found.runs))
+        return next(c for c in judged if c["claim"] == "MLP < CNN (best presets)")
 
     judged = claim(mlp_study, cnn_study, mlp_small, cnn_small, mlp_matched)
     assert "`mlp-matched` vs `cnn-study-best`" in judged["data and budget"]
     assert "CV 0.8050 vs 0.8953 (Δ +0.0903); p " in judged["ours"]
     assert judged["verdict"].startswith("agrees")
-    # A pair in which a run learned nothing is not a comparison of architectures.
-    collapsed = dict(mlp_matched, collapsed="collapsed: chance level")
+    # A pair in which a run collapsed is not a comparison of architectures.
+    collapsed = dict(mlp_matched, collapsed=results.INFERENCE_MODE)
     assert "`mlp-small` vs `cnn-small`" in claim(mlp_study, cnn_study, mlp_small, cnn_small,
                                                  collapsed)["data and budget"]
     # Only the 10,000-image pair matches: it is the one tested.
     assert "`mlp-small` vs `cnn-small`" in claim(mlp_study, cnn_study, mlp_small,
                                                  cnn_small)["data and budget"]
-    # No pair matches: the studies' runs are shown, untested.
+    # No pair matches: the main runs are shown, untested.
     unmatched = claim(mlp_study, cnn_study, mlp_small)
     assert unmatched["verdict"] == "not comparable (different data or budget)"
-    assert "_judged" not in unmatched and "5 folds x 20 / " in unmatched["data and budget"]
+    assert "_judged" not in unmatched and "5 folds x 20 epochs / " in unmatched["data and budget"]
+    # An architecture with no run that learned: not run here.
+    assert claim(mlp_study, dict(cnn_study, collapsed=results.DID_NOT_LEARN))["verdict"] == (
+        claims.NOT_RUN)
     # Runs that differ by the same amount on every fold leave no variance to test with.
-    same = dict(cnn_study, run_id="cnn-same", preset="best", run_dir=tmp_path / "cnn-same")
-    (tmp_path / "cnn-same").mkdir()
-    pd.DataFrame({"fold": [1, 2, 3], "val_accuracy": [0.90, 0.91, 0.905]}).to_csv(
-        tmp_path / "cnn-same" / "folds.csv", index=False)
+    same = write_run(tmp_path, "cnn-same", "cnn", [0.90, 0.91, 0.905], 99707, 4)
     assert claim(mlp_matched, same)["verdict"].startswith("not tested (the same difference")
+
+
+# ------------------------------------------------------------------------- the first screen
+
+
+def section(text: str, title: str) -> str:
+    """A `## title` section of REPORT.md, up to the next one."""
+    return text.split(f"## {title}")[1].split("\n## ")[0]
+
+
+def test_report_opens_on_the_summary_the_app_shows(reported):
+    """REPORT.md's first screen: the verdict counts, one line per claim that ran (claim,
+    verdict, our number, data and budget) and a sentence for what did not run, computed by
+    claims.summarise, which the app's first page calls too."""
+    text = (reported / "REPORT.md").read_text()
+    assert text.splitlines()[4] == "## Summary"  # title, one line of provenance, the summary
+    catalog = selection.annotate(readers.scan(reported))
+    judged = claims.check(catalog)
+    summary = claims.summarise(judged, catalog)
+    top = section(text, "Summary")
+    assert f"**{summary.headline()}.**" in top
+    table = claims_table(reported)
+    kinds = table["verdict"].map(claims.verdict_kind).value_counts().to_dict()
+    assert summary.counts == {k: kinds[k] for k in summary.counts} and sum(kinds.values()) == (
+        summary.total)
+    ran = table[table["verdict"] != claims.NOT_RUN]
+    lines = [line for line in top.splitlines() if line.startswith("| ") and "| claim |" not in line]
+    assert len(lines) == len(ran) and ran["claim"].tolist() == [
+        line.split(" | ")[0].removeprefix("| ") for line in lines]
+    assert "**Not run here: the " in top and "about the CNN.** No CNN run is stored." in top
+    assert "; p " not in top  # our number, without the p-values of the claims table
+
+
+def test_no_pilot_or_collapsed_run_in_a_main_table(app_results, tmp_path):  # noqa: F811
+    root = tmp_path / "results"
+    shutil.copytree(app_results, root)
+    add_pilots(root)
+    assert cli.main(["report", "--results-dir", str(root)]) == 0
+    text = (root / "REPORT.md").read_text()
+    main, appendix = text.split("## Appendix: pilots, tests and collapsed runs")
+    catalog = selection.annotate(readers.scan(root))
+    runs = catalog.runs.set_index("run_id")
+    assert runs.loc["mlp-best-collapsed", "collapsed"] == results.INFERENCE_MODE
+    assert runs.loc["mlp-best-collapsed", "role"] == "collapsed"
+    assert runs.loc["mlp-best-pilot", "role"] == "pilot"
+    def named(name, part):  # the whole name, not the start of a longer one
+        return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", part) is not None
+
+    for name in ("mlp-best-pilot", "mlp-best-collapsed", "mlp-best", "mlp-baseline",
+                 "memory-mlp-20-trials"):
+        assert not named(name, main) and named(name, appendix), name
+    for name in selection.main_runs(catalog)["run_id"]:
+        assert named(name, section(text, "Baseline vs best: the main runs"))
+    assert "collapsed: inference mode" in appendix
+    # The data the main runs used, once; the pilot's 100 images are not listed as data.
+    data = section(text, "Data")
+    assert data.count("\n- **") == 1 and "282 training and 94 test images" in data
+    assert "(100 / 94)" not in data
+
+
+def test_report_on_an_empty_folder_says_it_drew_nothing(capsys, tmp_path):
+    assert cli.main(["report", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "no figures" in out and "figures/" not in out
+    assert not (tmp_path / "figures").exists()
+    text = (tmp_path / "REPORT.md").read_text()
+    assert text.splitlines()[4] == "## Summary" and "No MLP run is stored." in text
+    # A chart an earlier report drew (a pilot's, say) goes once no report links it.
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "confusions-resnet.png").write_bytes(b"\x89PNG")
+    assert cli.main(["report", "--results-dir", str(tmp_path)]) == 0
+    assert not list((tmp_path / "figures").glob("*.png"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import itertools
 import json
+import sys
 
 import keras
 import keras_tuner
@@ -46,6 +49,46 @@ def test_space_is_the_studys(arch):
                  for name, info in spaces.describe(arch).items()}
     assert described == {name: sorted(map(json.dumps, values))
                          for name, values in STUDY_SPACES[arch].items()}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_space_names_read_from_the_source_are_the_spaces(arch):
+    """`--factors` is checked against the space's source before Keras is imported: the names
+    must be those the space registers when it runs, in its order."""
+    assert spaces.names(arch) == list(spaces.describe(arch))
+
+
+def computed_space(hp):
+    return {name: hp.Choice(name, [1, 2], default=1) for name in ("units", "hidden_layers")}
+
+
+def delegating_space(hp):
+    return computed_space(hp)
+
+
+def literal_space(hp):
+    units = hp.Choice("units", [64, 128], default=128)
+    with hp.conditional_scope("units", [64]):
+        hp.Boolean(name="augment", default=False)
+    return {"units": units}
+
+
+def test_space_names_come_from_the_source_or_are_left_for_later(monkeypatch):
+    from benchmark import architectures
+
+    monkeypatch.setattr(architectures, "_REGISTRY", dict(architectures._REGISTRY))
+    mlp = architectures.get("mlp")
+    for name in ("computed", "delegating", "literal"):
+        architectures.register(dataclasses.replace(mlp, name=name,
+                                                   space=f"{__name__}:{name}_space"))
+    assert spaces.names("literal") == ["units", "augment"]
+    with pytest.raises(ValueError, match="'colour' is not a factor of the literal space"):
+        spaces.check_factors("literal", ["units", "colour"])
+    for name in ("computed", "delegating"):  # only running the space tells: checked then
+        assert spaces.names(name) is None
+        spaces.check_factors(name, ["colour"])
+        with pytest.raises(ValueError, match=f"'colour' is not a factor of the {name} space"):
+            spaces.alternatives(name, ["colour"])
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -145,10 +188,10 @@ def _base(epochs=1, folds=2):
     return presets.apply(config, {"batch_size": 64, "learning_rate": 0.01})
 
 
-def _tuner(tmp_path, tiny, max_trials, folds=2, name="random"):
+def _tuner(tmp_path, tiny, max_trials, folds=2, name="random", stream=None):
     oracle = search.make_oracle(name, max_trials=max_trials, epochs=1, seed=0)  # the CLI default
     return search.CVTuner(oracle, EmnistHyperModel(_base(folds=folds)), tiny, folds,
-                          tmp_path / "tune", stream=None)
+                          tmp_path / "tune", stream=stream)
 
 
 def test_search_scores_every_trial_on_the_same_folds_and_resumes(tmp_path, tiny):
@@ -193,11 +236,21 @@ def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path,
         return real_fit(model, cfg, *args, **kwargs)
 
     monkeypatch.setattr(training, "fit", sometimes_nan)
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=3))
+    log = io.StringIO()
+    trials = search.search(_tuner(tmp_path, tiny, max_trials=3, stream=log))
     assert trials["status"].tolist().count("failed") == 1
     assert trials["status"].tolist().count("completed") == 2
     failed = trials[trials["status"] == "failed"].iloc[0]
     assert "nan" in failed["reason"]
+    # Every line of a trial names it the same way: its place in the search and its id.
+    lines = [line for line in log.getvalue().splitlines() if line.startswith("trial")]
+    for number, trial_id in enumerate(trials["trial_id"].astype(str), start=1):
+        name = f"trial {number}/3 (id {trial_id})"
+        own = [line for line in lines if line.startswith(name)]
+        assert len(own) == 2, lines  # the start and the end (scored or failed)
+        assert own[0].startswith(f"{name}: ") and own[1].startswith((f"{name}: cv ",
+                                                                      f"{name} failed: "))
+    assert len(lines) == 6, lines
 
 
 @pytest.mark.any_backend
@@ -297,7 +350,7 @@ def test_an_arm_started_with_another_configuration_is_refused_not_mixed(tmp_path
 
 @pytest.mark.any_backend
 def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
-    from benchmark import paired, readers, report
+    from benchmark import claims, paired, readers
 
     base = _base(folds=2)
     arms = ablation.plan(base, ["augment"])[:1]
@@ -309,7 +362,7 @@ def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
     test = paired.compare(folds, folds.copy(), 2)  # what the report's claims use
     assert test["delta"] == 0 and test["p_value"] is None
     assert readers.verdict(readers.verdict_p(table.loc[1]), 0.0) == readers.NO_VERDICT  # app
-    judged = report.judge([{"ours": "", "verdict": "", "_test": test}])  # the report's claims
+    judged = claims.judge([{"ours": "", "verdict": "", "_test": test}])  # the report's claims
     assert judged[0]["verdict"].startswith("no difference")
     shifted = paired.compare(folds + 0.01, folds, 2)  # the same difference on every fold
     assert shifted["delta"] == pytest.approx(0.01) and shifted["p_value"] is None
@@ -342,24 +395,73 @@ def test_tuner_commands_refuse_bad_input(capsys, tmp_path, nist_dir, argv, messa
 
 
 @pytest.mark.any_backend
-def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir):
-    common = ["--data-dir", str(nist_dir), "--results-dir", str(tmp_path / "r")]
-    code, out, err = run_cli(capsys, "tune", "--arch", "mlp", "--max-trials", "2", "--folds", "2",
-                             "--epochs", "1", "--run-id", "search", *common)
+def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir, monkeypatch):
+    results_dir = ["--results-dir", str(tmp_path / "r")]
+    argv = ["tune", "--arch", "mlp", "--max-trials", "2", "--folds", "2", "--epochs", "1",
+            "--run-id", "search", "--data-dir", str(nist_dir), "--limit", "188", "--seed", "3"]
+    # config.json records the command from sys.argv, as the console script gives it.
+    monkeypatch.setattr(sys, "argv", ["emnist-bench", *argv])
+    code, out, err = run_cli(capsys, *argv, *results_dir)
     assert code == 0, err
     trials = pd.read_csv(tmp_path / "r" / "search" / "trials.csv")
     assert len(trials) == 2
     config = json.loads((tmp_path / "r" / "search" / "config.json").read_text())
     assert config["kind"] == "tune" and config["data"]["n_train"] == 282
 
+    # No --data-dir, --limit or --seed: the search's, not a download of the default split.
+    monkeypatch.delenv("EMNIST_BENCH_DATA", raising=False)
     code, out, err = run_cli(capsys, "cv", "--from-trial", "search", "--folds", "2",
-                             "--epochs", "1", "--run-id", "from-best", *common)
+                             "--epochs", "1", "--run-id", "from-best", *results_dir)
     assert code == 0, err
-    run = json.loads((tmp_path / "r" / "from-best" / "config.json").read_text())["run"]
+    stored = json.loads((tmp_path / "r" / "from-best" / "config.json").read_text())
+    run = stored["run"]
     best = trials.sort_values("score", ascending=False).iloc[0]
     assert run["preset"] == f"trial:search/{best['trial_id']}"
     assert run["model"]["units"] == best["units"]
     assert run["training"]["optimizer"] == best["optimizer"]
+    assert (run["limit"], run["seed"], run["split"]) == (188, 3, "balanced")
+    assert stored["data"]["sha256"] == config["data"]["sha256"]
+    assert stored["data"]["n_train_used"] == 188
+
+
+def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
+    from benchmark import cli, runs
+    from benchmark.arguments import UsageError
+
+    search = {"kind": "tune", "arch": "mlp", "base": {"split": "letters", "limit": 500, "seed": 3},
+              "command": f"emnist-bench tune --arch mlp --data-dir {nist_dir} --limit 500"}
+
+    def options(*argv, searched=search):
+        args = cli.build_parser().parse_args(["cv", *argv])
+        runs.data_options(args, searched)
+        return args.data_dir, args.split, args.limit, args.seed
+
+    assert options("--from-trial", "s") == (str(nist_dir), "letters", 500, 3)
+    assert options("--from-trial", "s", "--seed", "0", "--limit", "9") == (
+        str(nist_dir), "letters", 9, 0)
+    assert options("--from-trial", "s", "--data-dir", "x", "--split", "digits") == (
+        "x", "digits", 500, 3)
+    assert options("--arch", "mlp", searched=None) == (None, "balanced", None, 0)
+    gone = {**search, "command": "emnist-bench tune --arch mlp --data-dir=/nowhere/at/all"}
+    with pytest.raises(UsageError, match="/nowhere/at/all, which is not a folder here"):
+        options("--from-trial", "s", searched=gone)
+    no_dir = {**search, "command": "emnist-bench tune --arch mlp"}  # $EMNIST_BENCH_DATA or TFDS
+    assert options("--from-trial", "s", searched=no_dir) == (None, "letters", 500, 3)
+
+
+@pytest.mark.any_backend
+def test_ablate_prints_the_adjusted_p_and_its_verdict(capsys, tmp_path, nist_dir):
+    from benchmark import readers
+
+    code, out, err = run_cli(capsys, "ablate", "--arch", "mlp", "--factors", "batch_norm",
+                             "--folds", "3", "--epochs", "1", "--data-dir", str(nist_dir),
+                             "--results-dir", str(tmp_path / "r"), "--run-id", "abl")
+    assert code == 0, err
+    row = pd.read_csv(tmp_path / "r" / "abl" / "ablations.csv").iloc[1]
+    line = next(line for line in out.splitlines() if line.startswith("batch_norm"))
+    p = "-" if pd.isna(row["p_adjusted"]) else f"{row['p_adjusted']:.3f}"
+    verdict = readers.verdict(row["p_adjusted"], row["delta"])
+    assert f"  p_adjusted {p}  {verdict}  " in line, line
 
 
 def test_same_seed_same_trials(tmp_path, tiny):

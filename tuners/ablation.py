@@ -112,10 +112,9 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
                       flush=True)
             try:
                 row = cv.run(config, data, store, stream)
-                if row.get("collapsed"):
-                    print(f"emnist-bench: warning: arm {arm['id']} {row['collapsed']} (CV "
-                          f"{row['cv_mean']:.4f}): its delta says nothing about "
-                          f"{arm['factor']} alone", file=sys.stderr, flush=True)
+                line = results.collapse_warning(f"arm {arm['id']}", row, arm["factor"])
+                if line:
+                    print(line, file=sys.stderr, flush=True)
             except TrainingDiverged as error:  # recorded in the arm's failure.json; go on
                 if stream is not None:
                     print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)

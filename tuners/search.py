@@ -147,6 +147,15 @@ class CVTuner(base_tuner.BaseTuner):
         if self.stream is not None:
             print(text, file=self.stream, flush=True)
 
+    def trial_name(self, trial) -> str:
+        """How every progress line of a trial names it: "trial 2/10 (id 01)", its place in the
+        search and the id that trials.csv and `cv --from-trial RUN:ID` use; "trial id 01" where
+        the search has no trial count (Hyperband, a distributed worker)."""
+        total = self.clock.total
+        if total and trial.trial_id.isdigit():
+            return f"trial {int(trial.trial_id) + 1}/{total} (id {trial.trial_id})"
+        return f"trial id {trial.trial_id}"
+
     def run_trial(self, trial, *args, **kwargs) -> dict:
         hp = trial.hyperparameters
         hm: EmnistHyperModel = self.hypermodel
@@ -159,10 +168,8 @@ class CVTuner(base_tuner.BaseTuner):
         record.setdefault("ran_by", []).append(self.tuner_id)
         results.write_json(record_path, record)
         chosen = {k: v for k, v in hp.values.items() if hp.is_active(k) and not k.startswith("tuner/")}
-        total = self.clock.total
-        number = (f"{int(trial.trial_id) + 1}/{total} " if total and trial.trial_id.isdigit()
-                  else "")
-        self._say(f"trial {number}{trial.trial_id}: "
+        name = self.trial_name(trial)
+        self._say(f"{name}: "
                   + " ".join(f"{k}={v}" for k, v in chosen.items())
                   + (f" (resuming after folds {sorted(done)})" if done else "")
                   + f"  ({self.clock.text()})")
@@ -182,7 +189,7 @@ class CVTuner(base_tuner.BaseTuner):
             record.update(status="failed", reason=str(error), rss_mb=rss_mb(),
                           seconds=time.perf_counter() - start)
             results.write_json(record_path, record)
-            self._say(f"trial {trial.trial_id} failed: {error}")
+            self._say(f"{name} failed: {error}")
             raise keras_tuner.errors.FailedTrialError(str(error)) from None
         scores = [r["val_accuracy"] for r in sorted(record["folds"], key=lambda r: r["fold"])]
         mean = float(np.mean(scores))
@@ -192,7 +199,7 @@ class CVTuner(base_tuner.BaseTuner):
                       seconds=time.perf_counter() - start)
         results.write_json(record_path, record)
         self.clock.finished()
-        self._say(f"trial {trial.trial_id}: cv val_accuracy {mean:.4f} ± {std:.4f} over "
+        self._say(f"{name}: cv val_accuracy {mean:.4f} ± {std:.4f} over "
                   f"{len(scores)} fold(s)  {record['seconds']:.0f}s  rss {record['rss_mb']:.0f} MB"
                   f"  ({self.clock.text()})")
         return {"val_accuracy": mean}
@@ -345,7 +352,7 @@ def final_model(tuner: CVTuner) -> dict:
     epochs = cv.final_epochs(pd.DataFrame(record["folds"]))
     hm: EmnistHyperModel = tuner.hypermodel
     if tuner.stream is not None:
-        print(f"best trial {trial.trial_id}: the final model, {epochs} epochs on all "
+        print(f"best trial (id {trial.trial_id}): the final model, {epochs} epochs on all "
               f"{len(tuner.data.y_train):,} training images", file=tuner.stream, flush=True)
     outcome = cv.final_evaluation(hm.config(trial.hyperparameters), tuner.data, epochs,
                                   tuner.stream)

@@ -8,15 +8,22 @@ blocks) are strings such as "5,5,3" because KerasTuner choices hold scalars only
 Where the report names a value but not its size, the size is chosen here and recorded with
 every trial: L1 1e-5 (the report's), L2 1e-4, MLP dropout "on" = the baseline's per-layer
 rates (0.25 on every hidden layer but the last), ResNet dropout "on" = 0.5 before the classifier.
+
+KerasTuner (and with it Keras) is imported only when a space is run: `names` and `check_factors`
+read a space's hyperparameter names from its source, so the command line refuses an unknown
+factor before a backend is chosen.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
-
-import keras_tuner
+from typing import TYPE_CHECKING
 
 from benchmark import architectures
+
+if TYPE_CHECKING:
+    import keras_tuner
 
 L1_FACTOR = 1e-5  # the report's L1 factor
 L2_FACTOR = 1e-4  # not in the report: a common weight-decay size
@@ -99,6 +106,8 @@ def get(arch: str) -> Callable[[keras_tuner.HyperParameters], dict]:
 
 def hyperparameters(arch: str) -> keras_tuner.HyperParameters:
     """A HyperParameters object with the whole space registered, every value at its default."""
+    import keras_tuner
+
     hp = keras_tuner.HyperParameters()
     get(arch)(hp)
     return hp
@@ -106,6 +115,8 @@ def hyperparameters(arch: str) -> keras_tuner.HyperParameters:
 
 def _values(h) -> list:
     """A hyperparameter's values; a Boolean's are [True, False]."""
+    import keras_tuner
+
     if isinstance(h, keras_tuner.engine.hyperparameters.Boolean):
         return [True, False]
     return list(h.values)
@@ -142,6 +153,8 @@ def settings(arch: str, values: dict | None = None) -> dict:
         if name not in space:
             raise ValueError(f"{name!r} is not a hyperparameter of the {arch} space; "
                              f"choose from {', '.join(space)}")
+    import keras_tuner
+
     # Values set before the space registers: a conditional hyperparameter that the values
     # activate (CNN kernels for three layers) then gets its default when it registers.
     hp = keras_tuner.HyperParameters()
@@ -157,11 +170,7 @@ def alternatives(arch: str, factors: list[str] | None = None) -> list[tuple[str,
     Raises:
         ValueError: a factor that is not in the space.
     """
-    space = describe(arch)
-    unknown = [f for f in factors or [] if f not in space]
-    if unknown:
-        raise ValueError(f"{unknown[0]!r} is not a factor of the {arch} space; "
-                         f"choose from {', '.join(space)}")
+    check_factors(arch, factors, list(describe(arch)))
     hp = hyperparameters(arch)
     arms = []
     for h in hp.space:
@@ -178,3 +187,64 @@ def alternatives(arch: str, factors: list[str] | None = None) -> list[tuple[str,
                 continue
             arms.append((h.name, value, {**parent, h.name: value}))
     return arms
+
+
+# The HyperParameters methods that register one hyperparameter, its name first.
+REGISTERING = ("Choice", "Boolean", "Int", "Float", "Fixed")
+
+
+def names(arch: str) -> list[str] | None:
+    """The hyperparameter names of `arch`'s space in the order it registers them, read from the
+    space's source (every `hp.Choice("name", ...)` and the like), so without KerasTuner or
+    Keras; None when the source does not show them all: a name that is not a string literal,
+    or `hp` used otherwise than by calling its methods (handed to another function, say).
+
+    Raises:
+        ValueError: an unknown architecture.
+    """
+    node = architectures.definition(architectures.get(arch).space)
+    if node is None or not node.args.args:
+        return None
+    hp = node.args.args[0].arg
+    parent = {child: above for above in ast.walk(node) for child in ast.iter_child_nodes(above)}
+    found = []
+    for use in ast.walk(node):
+        if not (isinstance(use, ast.Name) and use.id == hp):
+            continue
+        method, call = parent.get(use), parent.get(parent.get(use))
+        if not (isinstance(method, ast.Attribute) and isinstance(call, ast.Call)
+                and call.func is method):
+            return None
+        if method.attr == "conditional_scope":
+            continue
+        first = call.args[0] if call.args else next(
+            (k.value for k in call.keywords if k.arg == "name"), None)
+        if method.attr not in REGISTERING or not (
+                isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            return None
+        found.append((call.lineno, call.col_offset, first.value))
+    return list(dict.fromkeys(name for *_, name in sorted(found)))
+
+
+def check_factors(arch: str, factors: list[str] | None, known: list[str] | None = None) -> None:
+    """Refuse a factor that is not a hyperparameter of `arch`'s space.
+
+    Args:
+        arch: a registered architecture.
+        factors: the factors asked for (None: all).
+        known: the space's names; by default read from its source (`names`), importing no
+            Keras. Where the source does not show them, the factors are left for
+            `alternatives`, which checks them again with the space run.
+
+    Raises:
+        ValueError: the first unknown factor, with the known ones (or an unknown architecture).
+    """
+    if not factors:
+        return
+    known = names(arch) if known is None else known
+    if known is None:
+        return
+    unknown = [f for f in factors or [] if f not in known]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a factor of the {arch} space; "
+                         f"choose from {', '.join(known)}")

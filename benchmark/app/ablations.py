@@ -1,4 +1,5 @@
-"""Ablations: for one ablation (the newest with a finished arm first), each factor's arms
+"""Ablations: for one ablation (each architecture's main one first, benchmark/selection.py;
+the others with "Show pilot runs" on), each factor's arms
 as fold accuracies, mean and spread, the baseline marked, `delta` and a "real difference /
 within noise" verdict from paired t-tests against the baseline's folds; on the official
 Balanced split, the study's number beside ours."""
@@ -12,10 +13,27 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import published, readers
-from benchmark.app.shared import chart, data_caption
+from benchmark.app.shared import chart, data_caption, hidden_note, shown_items, with_linked
 
 VERDICT_COLOURS = dict(zip(readers.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#d62728",
                                              "#bcbd22"], strict=True))
+P_LABELS = {"p_value": "p (corrected)", "p_adjusted": "p (adjusted)", "p_plain": "p (plain t)"}
+NO_P = "–"  # in a p-value cell: nothing was tested (say why in the column's help)
+
+
+def p_text(p) -> str:
+    """A p-value for a table cell: "0.012", "<0.001", or a dash where there is none (a
+    missing number would read "None")."""
+    if p is None or p != p:
+        return NO_P
+    return "<0.001" if p < 0.0005 else f"{p:.3f}"
+
+
+def numeric_order(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`rows` in the numeric order of `column` when every value is a number (units 32, 64,
+    128, not 128, 32, 64), else as they are."""
+    numbers = pd.to_numeric(rows[column], errors="coerce")
+    return rows if numbers.isna().any() else rows.iloc[numbers.argsort(kind="stable")]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -29,13 +47,20 @@ def page(catalog: readers.Catalog) -> None:
     if not catalog.ablations:
         st.info("No ablations yet: `emnist-bench ablate --arch cnn --factors activation,optimizer`.")
         return
-    # The newest ablation with a finished arm first (one just started has nothing to draw).
-    newest = sorted(catalog.ablations, key=lambda a: (a["arms"] > 0, str(a.get("created"))),
-                    reverse=True)
-    studies = {a["id"]: a for a in newest}
-    chosen = st.selectbox("Ablation", list(studies), key="ablation", bind="query-params")
-    study = studies[chosen or next(iter(studies))]
-    st.caption(f"{study['arch']} on {study['backend']}, {study['arms']} arms.")
+    # Each architecture's main ablation first (selection.annotate's order); a link may name
+    # one that the switch hides.
+    every = {a["id"]: a for a in catalog.ablations}
+    ids = with_linked([a["id"] for a in shown_items(catalog.ablations)], list(every), "ablation")
+    if not ids:
+        st.info(f"No main ablation yet (one whose baseline learned): turn on **Show pilot "
+                f"runs** in the sidebar to see the {len(every)} others.")
+        return
+    chosen = st.selectbox("Ablation", ids, key="ablation", bind="query-params")
+    study = every[chosen or ids[0]]
+    hidden_note("ablations", len(every), len(ids))
+    role = ("the main ablation" if study["role"] == "main" else
+            f"{study['role']}: {study['why']}" if study["why"] else study["role"])
+    st.caption(f"{study['arch']} on {study['backend']}, {study['arms']} arms; {role}.")
     path = readers.folder(catalog.root, study["id"])
     try:
         table = load_ablation(str(path), readers.file_stamp(path / "ablations.csv"))
@@ -57,7 +82,7 @@ def page(catalog: readers.Catalog) -> None:
                f"draws it (an interval that crosses zero is no evidence of a difference).")
     folds = readers.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
-        rows = table[table["factor"] == factor]
+        rows = numeric_order(table[table["factor"] == factor], "value")
         st.subheader(f"{study['arch']}: {factor}")
         note = published.STUDY_NOTES.get((study["arch"], factor))
         if study["official"] and note:
@@ -72,14 +97,15 @@ def page(catalog: readers.Catalog) -> None:
                   "val_accuracy_std": st.column_config.NumberColumn("CV std", format="%.4f"),
                   "delta": st.column_config.NumberColumn("delta", format="%+.4f"),
                   "interval": "delta's 95% interval",
-                  "p_value": st.column_config.NumberColumn("p (corrected)", format="%.3f"),
-                  "p_adjusted": st.column_config.NumberColumn("p (adjusted)", format="%.3f"),
-                  "p_plain": st.column_config.NumberColumn("p (plain t)", format="%.3f"),
+                  **{column: st.column_config.TextColumn(label, help=f"{NO_P}: the baseline "
+                     "itself, or no test (fewer than two folds, or the very same difference on "
+                     "every fold)") for column, label in P_LABELS.items()},
                   "test_accuracy": st.column_config.NumberColumn("test (ours)", format="%.4f")}
         if study["official"]:
             columns.append("study")
             config["study"] = st.column_config.NumberColumn(published.STUDY_LABEL, format="%.4f")
-        st.dataframe(rows, hide_index=True, column_order=columns, column_config=config)
+        shown = rows.assign(**{c: rows[c].map(p_text) for c in P_LABELS if c in rows})
+        st.dataframe(shown, hide_index=True, column_order=columns, column_config=config)
 
 
 def verdict_colour(legend: alt.Legend | None) -> alt.Color:

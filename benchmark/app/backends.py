@@ -52,6 +52,38 @@ def step_profiles(root: Path) -> None:
     ).properties(width=520).resolve_scale(x="independent"))
 
 
+PEER_NOTE = ("Backends: `tensorflow`, `jax` and `torch` are Keras 3 on that backend, the same "
+             "Keras model on each; `pytorch` is no Keras backend but the same model written as "
+             "a plain PyTorch training loop (`emnist-bench bench --peer`, "
+             "benchmark/torch_peer.py), the reference the `vs PyTorch peer` column divides by. "
+             "So `torch` against `pytorch` is what Keras costs on top of PyTorch.")
+
+
+def bf16_note(latest: pd.DataFrame) -> str | None:
+    """Why bf16 bars may sit near zero: on a CPU, bf16 against float32 at the same
+    architecture, backend and batch size, when it was slower; None when it never was."""
+    if not {"precision", "arch", "backend", "images_per_second"} <= set(latest.columns):
+        return None
+    cpu = (latest[latest["accelerator"].fillna("none").isin(["none", ""])]
+           if "accelerator" in latest else latest)
+    keys = [c for c in ("arch", "backend", "batch_size") if c in cpu]
+    speed = cpu.pivot_table(index=keys, columns="precision", values="images_per_second")
+    if not {"float32", "mixed_bfloat16"} <= set(speed.columns):
+        return None
+    ratio = (speed["mixed_bfloat16"] / speed["float32"]).dropna()
+    if ratio.empty or ratio.min() >= 1:
+        return None
+    names = ", ".join(sorted(cpu["cpu"].dropna().astype(str).unique())) if "cpu" in cpu else ""
+    return (f"Why `mixed_bfloat16` bars can sit near zero: measured on a CPU with no GPU "
+            f"({names or 'CPU not recorded'}), bf16 ran at {ratio.min():.2f}x to "
+            f"{ratio.max():.2f}x the speed of float32. A CPU without native bfloat16 arithmetic "
+            f"(the AVX512_BF16 or AMX instructions) emulates it, converting to and from float32 "
+            f"around every operation, so bf16 is slower there, the convolutions most of all; "
+            f"that is why `--precision auto` trains in float32 on such a CPU "
+            f"(benchmark/precision.py). bf16 pays on a GPU from Ampere on, and for the "
+            f"convolutional models on a CPU with native bf16.")
+
+
 def bench_speed(bench: pd.DataFrame) -> None:
     """bench.csv: steady-state training speed per architecture, backend and precision."""
     st.subheader("Training speed (bench.csv)")
@@ -59,8 +91,8 @@ def bench_speed(bench: pd.DataFrame) -> None:
     needed = {"arch", "backend", "images_per_second"}
     if needed <= set(latest.columns):
         st.caption("Images per second of the `best` preset once compiled and warmed up; the "
-                   "latest measurement of each architecture, backend, precision and batch size "
-                   "(`pytorch`: the same model as a plain PyTorch loop).")
+                   "latest measurement of each architecture, backend, precision and batch size.")
+        st.caption(PEER_NOTE)
         colour = "precision:N" if "precision" in latest else "backend:N"
         tips = [c for c in ("arch", "backend", "precision", "batch_size", "ms_per_step",
                             "epoch_seconds", "vs_peer", "peak_memory_mb") if c in latest]
@@ -70,6 +102,9 @@ def bench_speed(bench: pd.DataFrame) -> None:
             color=alt.Color(colour, legend=alt.Legend(orient="bottom")),
             column=alt.Column("arch:N", title=None), tooltip=["images_per_second", *tips],
         ).properties(width=220, height=240).resolve_scale(y="independent"))
+        note = bf16_note(latest)
+        if note:
+            st.caption(note)
     columns = [c for c in ("arch", "backend", "precision", "batch_size", "images_per_second",
                            "ms_per_step", "epoch_seconds", "vs_peer", "peak_memory_mb",
                            "gflops_per_second", "created") if c in latest]

@@ -1,4 +1,5 @@
-"""Curves: training and validation loss and accuracy per epoch of the chosen runs, averaged
+"""Curves: training and validation loss and accuracy per epoch of the chosen runs (the main
+runs at first, benchmark/selection.py), averaged
 over the cross-validation folds and (optionally) each fold as a thin line, runs overlaid;
 the learning rate per epoch below."""
 
@@ -9,9 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import readers
-from benchmark.app.shared import chart, read
+from benchmark.app.shared import chart, compare_options, read
 
 RUN_COLOURS = alt.Scale(scheme="tableau10")  # runs overlaid need hues that tell apart
+# Whole run names: Vega-Lite cuts legend labels at 160 px, which leaves runs that differ only at
+# the end (cnn-best-tensorflow-0400c86a, -13016727, ...) with the same prefix; 0 is no limit.
+RUN_LEGEND = alt.Legend(symbolOpacity=1, labelLimit=0)
 
 
 def page(catalog: readers.Catalog) -> None:
@@ -20,8 +24,10 @@ def page(catalog: readers.Catalog) -> None:
     if runs is None:
         st.info(f"No runs yet: `{readers.FIRST_COMMAND}`.")
         return
-    chosen = st.multiselect("Runs", list(runs.index), key="compare", persist_state="session",
-                            default=list(runs.index[:3]))
+    options = compare_options(catalog)
+    main = [run_id for run_id in options if runs.loc[run_id, "role"] == "main"]
+    chosen = st.multiselect("Runs", options, key="compare", persist_state="session",
+                            default=main or options[:3])  # the main runs first
     each_fold = st.toggle("Each fold (thin lines) as well as the mean over folds", value=True)
     curves, rates = [], []
     for run_id in chosen:
@@ -50,7 +56,7 @@ def page(catalog: readers.Catalog) -> None:
             x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("learning_rate:Q", title="learning rate",
                     scale=alt.Scale(type="log" if positive else "linear")),
-            color=alt.Color("run:N", scale=RUN_COLOURS),
+            color=alt.Color("run:N", scale=RUN_COLOURS, legend=RUN_LEGEND),
             tooltip=["run", "epoch", alt.Tooltip("learning_rate:Q", format=".2e")],
         ).properties(height=200))
 
@@ -59,7 +65,7 @@ def curve_chart(mean: pd.DataFrame, curves: pd.DataFrame, metric: str,
                 each_fold: bool) -> alt.LayerChart:
     encode = {"x": alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
               "y": alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-              "color": alt.Color("run:N", scale=RUN_COLOURS, legend=alt.Legend(symbolOpacity=1)),
+              "color": alt.Color("run:N", scale=RUN_COLOURS, legend=RUN_LEGEND),
               "strokeDash": alt.StrokeDash("split:N", legend=alt.Legend(symbolOpacity=1),
                                            sort=["training", "validation"])}
     averaged = alt.Chart(mean[mean["metric"] == metric], title=metric).mark_line(

@@ -1,6 +1,8 @@
-"""Runs: every cross-validation run in a table (architecture, preset, backend, precision,
-data, CV mean ± std, test accuracy, epochs, folds, wall time, status), and the runs chosen to
-compare drawn side by side: each fold's validation accuracy, CV mean ± std and test accuracy,
+"""Runs: the cross-validation runs in a table (architecture, preset, backend, precision,
+data, CV mean ± std, test accuracy, epochs, folds, wall time, status): each architecture's and
+preset's main run, and with "Show pilot runs" on every other one with why it is set apart
+(benchmark/selection.py). The runs chosen to compare (the main runs, at first) are drawn side
+by side: each fold's validation accuracy, CV mean ± std and test accuracy,
 each one's paired difference from the first where they were scored on the same folds, then
 the settings in which they differ. Folders that could not be read are listed here."""
 
@@ -13,32 +15,60 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import paired, readers
-from benchmark.app.shared import chart, fmt_accuracy, read, show_problems
+from benchmark.app.ablations import NO_P, p_text
+from benchmark.app.shared import (
+    chart,
+    compare_options,
+    fmt_accuracy,
+    hidden_note,
+    pilots_shown,
+    read,
+    show_problems,
+    shown_runs,
+)
 
 
 def page(catalog: readers.Catalog) -> None:
     st.header("Runs")
-    runs = catalog.runs
-    if runs.empty:
+    runs = shown_runs(catalog)
+    if catalog.runs.empty:
         st.info(f"No cross-validation runs yet: `{readers.FIRST_COMMAND}`.")
+    elif runs.empty:
+        st.info(f"No main run yet (complete, not collapsed, not a test): turn on **Show pilot "
+                f"runs** in the sidebar to see the {len(catalog.runs)} others.")
     else:
         cv = [fmt_accuracy(m, s) for m, s in zip(runs.cv_mean, runs.cv_std, strict=True)]
         folds = [f"{d}/{f}" for d, f in zip(runs.folds_done, runs.folds, strict=True)]
         table = runs.assign(cv=cv, folds_text=folds)
+        # The scores right after what was run and short headers, so that a 1,400 px window
+        # shows both scores whole; the run's name stays in view when the rest is scrolled to.
         st.dataframe(
             table, hide_index=True,
-            column_order=["run_id", "arch", "preset", "backend", "precision", "data", "cv",
-                          "test_accuracy", "epochs", "folds_text", "seconds", "status",
-                          "collapsed", "created"],
+            column_order=role_columns(["run_id", "arch", "preset", "backend", "precision", "cv",
+                          "test_accuracy", "data", "collapsed", "status", "epochs", "folds_text",
+                          "seconds", "created"]),
             column_config={
-                "run_id": "run", "cv": st.column_config.TextColumn("CV mean ± std"),
-                "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
-                "folds_text": "folds",
+                "run_id": st.column_config.TextColumn("run", pinned=True),
+                "cv": st.column_config.TextColumn("CV mean ± std"),
+                "test_accuracy": st.column_config.NumberColumn(
+                    "test", format="%.4f", help="test accuracy of the final model, trained on "
+                    "the whole training split and evaluated once"),
+                "data": st.column_config.TextColumn(
+                    "data", help="split, whether it has the official sizes, and the training "
+                    "/ test images used"),
+                "folds_text": st.column_config.TextColumn("folds", help="folds done / folds"),
                 "collapsed": st.column_config.TextColumn(
-                    "collapsed", help="learned nothing: chance-level accuracy or an exploded "
-                    "loss, so its numbers say nothing about its settings"),
+                    "collapsed", help="validation accuracy at chance, so its numbers say "
+                    "nothing about its settings: 'did not learn' (training accuracy at chance "
+                    "too), 'inference mode' (it learned in training mode, but batch norm's "
+                    "running statistics lag the weights) or 'loss exploded'"),
+                "role": st.column_config.TextColumn(
+                    "role", help="main: the largest budget on the largest data, complete, not "
+                    "collapsed, of its architecture and preset; the others are set apart"),
+                "why": st.column_config.TextColumn("why set apart"),
                 "seconds": st.column_config.NumberColumn(
-                    "wall time (s)", format="%.1f")})
+                    "time (s)", format="%.0f", help="wall time of the whole run, in seconds")})
+        hidden_note("runs", len(catalog.runs), len(runs))
         compare_runs(catalog)
     if catalog.searches or catalog.ablations:
         st.caption(f"Also here: {len(catalog.searches)} search(es) (see Tuning) and "
@@ -46,10 +76,16 @@ def page(catalog: readers.Catalog) -> None:
     show_problems(catalog)
 
 
+def role_columns(columns: list[str]) -> list[str]:
+    """The table's columns, with each run's role and why after its name when pilots are shown."""
+    return [columns[0], "role", "why", *columns[1:]] if pilots_shown() else columns
+
+
 def compare_runs(catalog: readers.Catalog) -> None:
     runs = catalog.runs.set_index("run_id")
-    chosen = st.multiselect("Compare runs", list(runs.index), key="compare",
-                            persist_state="session", default=default_comparison(runs))
+    options = compare_options(catalog)
+    chosen = st.multiselect("Compare runs", options, key="compare", persist_state="session",
+                            default=default_comparison(runs.loc[options]))
     if not chosen:
         st.caption("Choose runs above to compare their folds and settings.")
         return
@@ -104,8 +140,12 @@ def compare_runs(catalog: readers.Catalog) -> None:
 
 
 def default_comparison(runs: pd.DataFrame) -> list[str]:
-    """The newest complete run and up to two more scored on its folds (newest first), so the
-    page opens on a paired comparison; without such runs, the first three."""
+    """The main runs (each architecture's presets side by side, so the page opens on the
+    baseline against the best, paired where they share folds); without one, the newest complete
+    run and up to two more scored on its folds (newest first); without such runs, the first
+    three."""
+    if "role" in runs and (runs["role"] == "main").any():
+        return list(runs.index[runs["role"] == "main"])
     done = runs[runs["status"] == "complete"] if "status" in runs else runs
     if done.empty or "created" not in done:
         return list(runs.index[:3])
@@ -142,9 +182,13 @@ def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
                "the mean difference, its 95% interval and the corrected resampled t-test "
                "(the plain paired t-test's p beside it). Each p-value is one comparison, not "
                "adjusted for the others.")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+    table = pd.DataFrame(rows)
+    table[["p_value", "p_plain"]] = table[["p_value", "p_plain"]].map(p_text)
+    no_p = (f"{NO_P}: not paired (scored on other folds), or no test (fewer than two paired "
+            "folds, or the very same difference on every fold)")
+    st.dataframe(table, hide_index=True, column_config={
         "delta": st.column_config.NumberColumn("Δ accuracy", format="%+.4f"),
         "interval": "95% interval",
-        "p_value": st.column_config.NumberColumn("p (corrected)", format="%.3f"),
-        "p_plain": st.column_config.NumberColumn("p (plain t)", format="%.3f"),
+        "p_value": st.column_config.TextColumn("p (corrected)", help=no_p),
+        "p_plain": st.column_config.TextColumn("p (plain t)", help=no_p),
         "folds": "paired folds"})

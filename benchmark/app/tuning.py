@@ -1,4 +1,5 @@
-"""Tuning: one hyperparameter search (the newest first): its tuner, trials completed, best
+"""Tuning: one hyperparameter search (the newest real one first; searches that test the
+suite, such as memory-*, only with "Show pilot runs" on, benchmark/selection.py): its tuner, trials completed, best
 score and folds per trial; the trials in a sortable table; each completed trial's score
 against each hyperparameter; and parallel coordinates, one line per trial."""
 
@@ -9,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import readers
-from benchmark.app.shared import chart, read
+from benchmark.app.shared import chart, hidden_note, read, shown_items, with_linked
 
 
 def page(catalog: readers.Catalog) -> None:
@@ -17,10 +18,15 @@ def page(catalog: readers.Catalog) -> None:
     if not catalog.searches:
         st.info("No searches yet: `emnist-bench tune --arch mlp`.")
         return
-    newest = sorted(catalog.searches, key=lambda s: str(s.get("created")), reverse=True)
-    searches = {s["id"]: s for s in newest}
-    chosen = st.selectbox("Search", list(searches), key="search", bind="query-params")
-    search = searches[chosen or next(iter(searches))]
+    every = {s["id"]: s for s in catalog.searches}  # real searches first, newest first
+    ids = with_linked([s["id"] for s in shown_items(catalog.searches)], list(every), "search")
+    if not ids:
+        st.info(f"Every search here tests the suite: turn on **Show pilot runs** in the "
+                f"sidebar to see the {len(every)} of them.")
+        return
+    chosen = st.selectbox("Search", ids, key="search", bind="query-params")
+    search = every[chosen or ids[0]]
+    hidden_note("searches", len(every), len(ids), kinds="tests of the suite")
     path = readers.folder(catalog.root, search["id"])
     trials = read(path, "trials")
     space = (read(path, "config").get("space") or {})
@@ -48,8 +54,15 @@ def page(catalog: readers.Catalog) -> None:
     long = done.melt(id_vars=["trial_id", "score"], value_vars=names, var_name="hyperparameter",
                      value_name="value").dropna(subset=["value"])
     long["value"] = long["value"].map(readers.normalise)
+    # Each axis in numeric order where all its values are numbers (32, 64, 128, not the text
+    # order 128, 32, 64), else in text order.
+    numbers = pd.to_numeric(long["value"], errors="coerce")
+    numeric = numbers.notna().groupby(long["hyperparameter"]).transform("all")
+    long["order"] = numbers.where(numeric, long.groupby("hyperparameter")["value"].rank(
+        method="dense"))
     chart(alt.Chart(long).mark_circle(size=80, opacity=0.7).encode(
-        x=alt.X("value:N", title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("value:N", title=None, axis=alt.Axis(labelAngle=0),
+                sort=alt.EncodingSortField("order", op="min")),
         y=alt.Y("score:Q", scale=alt.Scale(zero=False)),
         tooltip=["trial_id", "hyperparameter", "value", alt.Tooltip("score:Q", format=".4f")],
     ).properties(width=170, height=150).facet(facet=alt.Facet("hyperparameter:N", title=None),

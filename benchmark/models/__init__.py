@@ -13,8 +13,9 @@ import keras
 
 from benchmark import architectures
 
-# Importing the package registers the suite's custom layers with keras.saving, so that
-# `import benchmark.models` is all a saved model.keras needs to load.
+# Importing the package registers the suite's custom layers with keras.saving: a model that
+# holds them round-trips through Keras's serialisation (clone_model, model.save) here. The
+# run's model.keras holds Keras's own layers instead (export.py) and needs no registration.
 from benchmark.models import block_max_pooling, fused_batch_norm  # noqa: F401
 
 
