@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import published, readers
-from benchmark.app.shared import chart, data_caption, hidden_note, shown_items, with_linked
+from benchmark.app.shared import chart, data_caption, item_picker
 
 VERDICT_COLOURS = dict(zip(readers.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#d62728",
                                              "#bcbd22"], strict=True))
@@ -49,15 +49,11 @@ def page(catalog: readers.Catalog) -> None:
         return
     # Each architecture's main ablation first (selection.annotate's order); a link may name
     # one that the switch hides.
-    every = {a["id"]: a for a in catalog.ablations}
-    ids = with_linked([a["id"] for a in shown_items(catalog.ablations)], list(every), "ablation")
-    if not ids:
-        st.info(f"No main ablation yet (one whose baseline learned): turn on **Show pilot "
-                f"runs** in the sidebar to see the {len(every)} others.")
+    study = item_picker(catalog.ablations, "Ablation", "ablation", "ablations",
+                        "No main ablation yet (one whose baseline learned): turn on **Show "
+                        "pilot runs** in the sidebar to see the {count} others.")
+    if study is None:
         return
-    chosen = st.selectbox("Ablation", ids, key="ablation", bind="query-params")
-    study = every[chosen or ids[0]]
-    hidden_note("ablations", len(every), len(ids))
     role = ("the main ablation" if study["role"] == "main" else
             f"{study['role']}: {study['why']}" if study["why"] else study["role"])
     st.caption(f"{study['arch']} on {study['backend']}, {study['arms']} arms; {role}.")

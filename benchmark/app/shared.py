@@ -139,6 +139,20 @@ def with_linked(options: list[str], everything: list[str], key: str) -> list[str
     return options + [linked] if linked in everything and linked not in options else options
 
 
+def item_picker(items: list[dict], label: str, key: str, what: str, none_shown: str,
+                **note) -> dict | None:
+    """The ablation or search the page shows: a select box of the shown items (a linked one
+    too), a note on those hidden, or `none_shown` (with {count}) when none is shown."""
+    every = {item["id"]: item for item in items}
+    ids = with_linked([item["id"] for item in shown_items(items)], list(every), key)
+    if not ids:
+        st.info(none_shown.format(count=len(every)))
+        return None
+    chosen = st.selectbox(label, ids, key=key, bind="query-params")
+    hidden_note(what, len(every), len(ids), **note)
+    return every[chosen or ids[0]]
+
+
 def run_picker(catalog: readers.Catalog, label: str, need: str) -> pd.Series | None:
     """A run chosen from those that have `need` (a file name), main runs first; shared by pages
     via its key."""

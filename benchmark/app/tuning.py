@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import readers
-from benchmark.app.shared import chart, hidden_note, read, shown_items, with_linked
+from benchmark.app.shared import chart, item_picker, read
 
 
 def page(catalog: readers.Catalog) -> None:
@@ -18,15 +18,12 @@ def page(catalog: readers.Catalog) -> None:
     if not catalog.searches:
         st.info("No searches yet: `emnist-bench tune --arch mlp`.")
         return
-    every = {s["id"]: s for s in catalog.searches}  # real searches first, newest first
-    ids = with_linked([s["id"] for s in shown_items(catalog.searches)], list(every), "search")
-    if not ids:
-        st.info(f"Every search here tests the suite: turn on **Show pilot runs** in the "
-                f"sidebar to see the {len(every)} of them.")
+    # Real searches first, newest first (selection.annotate's order).
+    search = item_picker(catalog.searches, "Search", "search", "searches",
+                         "Every search here tests the suite: turn on **Show pilot runs** in "
+                         "the sidebar to see the {count} of them.", kinds="tests of the suite")
+    if search is None:
         return
-    chosen = st.selectbox("Search", ids, key="search", bind="query-params")
-    search = every[chosen or ids[0]]
-    hidden_note("searches", len(every), len(ids), kinds="tests of the suite")
     path = readers.folder(catalog.root, search["id"])
     trials = read(path, "trials")
     space = (read(path, "config").get("space") or {})
