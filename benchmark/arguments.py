@@ -32,3 +32,11 @@ def non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1 (an accuracy difference, e.g. --rope 0.005)."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value

@@ -18,16 +18,24 @@ import dataclasses
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from benchmark import architectures, backends, paired, published, readers, selection
+from benchmark import (
+    adaptive,
+    architectures,
+    backends,
+    paired,
+    published,
+    readers,
+    selection,
+    verdicts,
+)
 
 fmt = readers.fmt
 NOT_RUN = "not run here"
 # The verdicts in the order the summary counts them (a verdict's kind is its text before " (").
-VERDICT_ORDER = ("agrees", "contradicts", "within noise", "not comparable", "no difference",
-                 "not tested", "not enough folds", NOT_RUN)
+VERDICT_ORDER = ("agrees", "contradicts", "equivalent", "undecided", "not comparable",
+                 "no difference", "not tested", "not enough folds", NOT_RUN)
 
 
 def label(arch: str) -> str:
@@ -41,45 +49,82 @@ def label(arch: str) -> str:
 # ------------------------------------------------------------------------- statistics
 
 
-def claim_verdict(test: dict, sign: int, p_adjusted: float | None) -> str:
-    """agrees / contradicts (adjusted p < ALPHA, the sign as claimed or not) / within noise."""
-    if test["folds"] < 2:
+def claim_verdict(result: dict, sign: int) -> str:
+    """A claim's verdict from its comparison's (verdicts.decide, Δ = a - b): agrees or
+    contradicts (better or worse, the sign as claimed or not), equivalent (practically nil
+    here: a "no better" claim, sign -1, agrees), undecided (with the smallest difference this
+    run could have detected)."""
+    if (result.get("folds") or 0) < 2:
         return "not enough folds"
-    if test["p_value"] is None:  # every fold's difference the same: no t statistic
-        if abs(test["delta"]) < 1e-12:
+    if result.get("p_value") is None:  # every fold's difference the same: no t statistic
+        if abs(result.get("delta") or 0.0) < 1e-12:
             return "no difference (identical fold accuracies: the arm trained the same at this budget)"
         return "not tested (the same difference on every fold: no variance to test it with)"
-    if p_adjusted is None or p_adjusted >= readers.ALPHA:
-        return "within noise"
-    return "agrees" if np.sign(test["delta"]) == sign else "contradicts"
+    kind = result["verdict"]
+    if kind == "equivalent":
+        rope = result.get("rope", verdicts.ROPE)
+        return (f"agrees (equivalent within ±{rope:.3f}: no better)" if sign < 0 else
+                f"equivalent (practically nil here: inside ±{rope:.3f})")
+    if kind in ("better", "worse"):
+        return "agrees" if (kind == "better") == (sign > 0) else "contradicts"
+    return verdicts.text(result)
+
+
+def flipped(result: dict) -> dict:
+    """An arm's comparison with the baseline read the other way round (baseline - arm)."""
+    swap = {"better": "worse", "worse": "better"}
+    low, high = result.get("ci_low"), result.get("ci_high")
+    return {**result, "delta": -result["delta"] if result.get("delta") is not None else None,
+            "a": result.get("b"), "b": result.get("a"),
+            "ci_low": -high if high is not None else None,
+            "ci_high": -low if low is not None else None,
+            "verdict": swap.get(result.get("verdict"), result.get("verdict"))}
 
 
 def judge(claims: list[dict]) -> list[dict]:
-    """The claims table's verdicts: every claim that has a paired test gets its p-value
-    adjusted across the report's claims (Benjamini-Hochberg), then its verdict from that; the
-    others keep the verdict they came with. `_number` keeps "ours" without the p-values."""
-    adjusted = paired.adjust([c["_test"]["p_value"] if "_test" in c else None for c in claims])
-    family = sum(p is not None for p in adjusted)
+    """The claims table's verdicts. A claim comes either with its comparison already decided
+    (`_result`: an arm against its ablation's baseline, decided in the ablation's family, so
+    the ablation table and the claims say the same) or with a test still to decide (`_test`,
+    decided in its `_family`: the ranking of the architectures; the comparisons between two
+    arms of one ablation); the others keep the verdict they came with. `_number` keeps "ours"
+    without the p-values; `_result` keeps the decided comparison (the planner reads it)."""
+    families: dict[str, list[int]] = {}
+    for i, claim in enumerate(claims):
+        if "_test" in claim:
+            families.setdefault(claim["_family"], []).append(i)
+    decided = {}
+    for members in families.values():
+        first = claims[members[0]]
+        judged = verdicts.decide([claims[i]["_test"] for i in members],
+                                 first.get("_rope", verdicts.ROPE), looks=first.get("_looks", 1))
+        decided.update(zip(members, judged, strict=True))
     out = []
-    for claim, p in zip(claims, adjusted, strict=True):
+    for i, claim in enumerate(claims):
         claim = dict(claim, _number=claim["ours"])
-        test = claim.pop("_test", None)
+        claim.pop("_test", None)
+        result = decided.get(i) or claim.get("_result")
         sign = claim.pop("_sign", 1)
         note = claim.pop("_note", "")
-        if test is not None:
-            claim["ours"] += (f"; p {fmt(test['p_value'], '.3f')}, adjusted {fmt(p, '.3f')}, "
-                              f"plain t {fmt(test['p_plain'], '.3f')}")
-            claim["verdict"] = claim["_judged"] = claim_verdict(test, sign, p)
+        if result is not None:
+            claim["_result"] = result
+            claim["ours"] += (f"; p {fmt(result['p_value'], '.3f')}, adjusted "
+                              f"{fmt(result['p_adjusted'], '.3f')}, equivalence adjusted "
+                              f"{fmt(result.get('p_equivalence_adjusted'), '.3f')}, plain t "
+                              f"{fmt(result['p_plain'], '.3f')}")
+            claim["verdict"] = claim["_judged"] = claim_verdict(result, sign)
             if note:
                 claim["verdict"] += f" ({note})"
             # What the plain paired t-test alone, unadjusted, would have said.
-            plain = dict(test, p_value=test["p_plain"])
-            claim["_plain_verdict"] = claim_verdict(plain, sign, test["p_plain"])
+            plain = result.get("p_plain")
+            claim["_plain_verdict"] = (
+                claim_verdict({**result, "verdict": "better" if result["delta"] > 0
+                               else "worse"}, sign)
+                if plain is not None and plain < verdicts.ALPHA else
+                claim_verdict({**result, "verdict": "undecided"}, sign))
             claim["_why"] = (
-                f"corrected p {fmt(test['p_value'], '.3f')} against the plain test's "
-                f"{fmt(test['p_plain'], '.3f')}"
-                + ("" if test["p_value"] is None or test["p_value"] >= readers.ALPHA else
-                   f", then {fmt(p, '.3f')} adjusted across the {family} tested claims"))
+                f"corrected p {fmt(result['p_value'], '.3f')} against the plain test's "
+                f"{fmt(plain, '.3f')}, {fmt(result['p_adjusted'], '.3f')} adjusted across "
+                f"{claim.get('_family_text', 'its family')}")
         out.append(claim)
     return out
 
@@ -160,10 +205,13 @@ def final_claims(catalog: readers.Catalog) -> list[dict]:
         if not rep["official"]:
             verdict = "not comparable (not the official Balanced split)"
         else:
+            # One test accuracy against a published one: no paired test, so two CV standard
+            # deviations stand for its noise; inside the ROPE the two are equivalent.
             noise = 2 * (rep["cv_std"] if rep["cv_std"] == rep["cv_std"] else 0.0)
             gap = rep["test_accuracy"] - published.FINAL[arch]
-            verdict = ("within noise" if abs(gap) <= noise else
-                       ("agrees" if gap > 0 else "contradicts"))
+            verdict = ("equivalent" if abs(gap) + noise <= verdicts.ROPE else
+                       "agrees" if gap > noise else "contradicts" if gap < -noise else
+                       f"undecided (within 2 CV standard deviations, {noise:.4f})")
         rows.append({"claim": claim, "study": study, "ours": ours,
                      "data and budget": f"{rep['data']}; {rep['budget']}", "verdict": verdict,
                      "_arch": arch})
@@ -199,17 +247,32 @@ def comparison_claims(runs: pd.DataFrame) -> list[dict]:
                                      f"{rb['budget']}"),
                  "verdict": "not comparable (different data or budget)", "_arch": b}
         if matched:
-            claim["_test"] = paired.compare(fb, fa, int(ra["folds"]))
+            claim.update({"_test": paired.compare(fb, fa, int(ra["folds"])), "_sign": 1,
+                          "_family": "ranking", "_family_text": "the ranking's claims"})
             claim["ours"] += f" (Δ {fmt(claim['_test']['delta'], '+.4f')})"
-            claim["_sign"] = 1
         claims.append(claim)
     return claims
 
 
+def ablation_family(ablation: dict) -> dict[str, dict]:
+    """Every arm's verdict against the baseline in an ablation (adaptive.family, with the rope
+    and rounds its config.json records): the very verdicts of its ablations.csv."""
+    config = ablation["config"]
+    arms = sorted(p.name for p in (ablation["path"] / "arms").glob("*") if p.is_dir())
+    folds = {arm: arm_folds(ablation, arm) for arm in ["baseline", *arms]}
+    folds = {arm: f if f is not None else pd.Series(dtype=float) for arm, f in folds.items()}
+    return adaptive.family(folds, "baseline", int((config.get("base") or {}).get("folds") or 5),
+                           config.get("adaptive_rounds"), config.get("rope") or verdicts.ROPE)
+
+
 def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
     """Each comparison claim, judged on the first ablation of its architecture (in
-    `ablations`, as `ablation` reads them: the main one) that ran both of its arms."""
+    `ablations`, as `ablation` reads them: the main one) that ran both of its arms. A claim
+    about an arm and the baseline takes the ablation's own verdict for that arm
+    (ablation_family); a claim about two arms is tested on their shared folds and decided with
+    the other two-arm claims of that ablation (judge)."""
     rows = []
+    families: dict[str, dict] = {}
     for arch, claim, a, b, sign, study_text in published.COMPARISONS:
         found = None
         for candidate in ablations.get(arch, []):
@@ -221,22 +284,41 @@ def ablation_claims(ablations: dict[str, list[dict]]) -> list[dict]:
             rows.append(not_run(f"{label(arch)}: {claim}", study_text, arch))
             continue
         config = found["config"].get("base") or {}
-        test = paired.compare(fa, fb, int(config.get("folds") or 5))
+        k = int(config.get("folds") or 5)
+        rope = found["config"].get("rope") or verdicts.ROPE
+        rounds = found["config"].get("adaptive_rounds")
+        row = {"claim": f"{label(arch)}: {claim}", "study": study_text, "verdict": "",
+               "_sign": sign, "_arch": arch, "_ablation": found["id"], "_folds_per_repeat": k,
+               "_study_delta": published.study_difference(study_text)}
+        if "baseline" in (a, b):
+            if found["id"] not in families:
+                families[found["id"]] = ablation_family(found)
+            arm = b if a == "baseline" else a
+            result = families[found["id"]][arm]
+            row["_result"] = flipped(result) if a == "baseline" else result
+            row["_family_text"] = f"the {len(families[found['id']])} arms of `{found['id']}`"
+            shown = row["_result"]
+        else:
+            row.update({"_test": paired.compare(fa, fb, k), "_rope": rope,
+                        "_looks": rounds or 1, "_family": f"{found['id']} arm pairs",
+                        "_family_text": f"the two-arm claims on `{found['id']}`"})
+            shown = row["_test"]
         training = config.get("training") or {}
         budget = readers.budget_text(config.get("folds"), training.get("epochs"),
                                      config.get("limit"), training.get("precision"),
                                      config.get("repeats"))
+        if rounds:
+            budget += f", adaptive (up to {rounds} rounds, ±{rope:.3f})"
         data = readers.data_label(found["config"].get("data") or {})
         # An arm that collapsed, or a StepLR arm that never stepped: its delta is not about
         # the factor alone (said beside the verdict, which judge() writes).
         broken = [f"{arm} {why}" for arm in (a, b) if (why := found["notes"].get(arm))]
-        rows.append({"claim": f"{label(arch)}: {claim}", "study": study_text,
-                     "ours": f"{fmt(test['a'])} vs {fmt(test['b'])} "
-                             f"(Δ {fmt(test['delta'], '+.4f')}, 95% "
-                             f"{readers.interval(test['ci_low'], test['ci_high'])})",
-                     "data and budget": f"{data}; {budget} (`{found['id']}`)",
-                     "verdict": "", "_test": test, "_sign": sign,
-                     "_note": "; ".join(broken), "_arch": arch})
+        row.update({"ours": f"{fmt(shown['a'])} vs {fmt(shown['b'])} "
+                            f"(Δ {fmt(shown['delta'], '+.4f')}, 95% "
+                            f"{readers.interval(shown['ci_low'], shown['ci_high'])})",
+                    "data and budget": f"{data}; {budget} (`{found['id']}`)",
+                    "_note": "; ".join(broken)})
+        rows.append(row)
     return rows
 
 
@@ -274,7 +356,7 @@ class Summary:
         return sum(self.counts.values())
 
     def headline(self) -> str:
-        """e.g. "38 claims checked: agrees 13, contradicts 2, within noise 12, ...\""""
+        """e.g. "38 claims checked: agrees 13, contradicts 2, undecided 12, ...\""""
         counts = ", ".join(f"{kind} {n}" for kind, n in self.counts.items())
         return f"{self.total} claims checked: {counts}"
 

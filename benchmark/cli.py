@@ -21,7 +21,7 @@ import sys
 import time
 
 from benchmark import architectures
-from benchmark.arguments import OneLineParser, UsageError, non_negative, positive
+from benchmark.arguments import OneLineParser, UsageError, fraction, non_negative, positive
 from benchmark.backends import BACKENDS
 from benchmark.config import RunConfig
 
@@ -35,6 +35,21 @@ def add_budget_options(parser: argparse.ArgumentParser, *, folds: str = "default
                         "the paired tests (default: 1)")
     parser.add_argument("--epochs", type=int, help=epochs)
     parser.add_argument("--batch-size", type=int, help=batch)
+
+
+def add_verdict_options(parser: argparse.ArgumentParser) -> None:
+    """--rope and --until-decided: how ablate and study decide (benchmark/verdicts.py,
+    benchmark/adaptive.py)."""
+    from benchmark.verdicts import ROPE  # no Keras import
+
+    parser.add_argument("--rope", type=fraction, default=ROPE,
+                        help="region of practical equivalence, in accuracy: an arm whose whole "
+                        "interval lies within +-ROPE of the baseline is 'equivalent' "
+                        f"(default: {ROPE}, half a point)")
+    parser.add_argument("--until-decided", action="store_true",
+                        help="adaptive: run the K folds a repeat at a time, and stop each arm "
+                        "as soon as its verdict is decided (better, worse, equivalent); "
+                        "--repeats is then the cap (each look tests at 0.05 / repeats)")
 
 
 def add_data_options(parser: argparse.ArgumentParser, *, search: bool = False) -> None:
@@ -111,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--factors", help="comma-separated hyperparameters (default: all)")
     add_budget_options(ablate, epochs="epochs per fold (default: the baseline's)")
     ablate.add_argument("--run-id", help="default: derived from the baseline, so a rerun resumes")
+    add_verdict_options(ablate)
     add_data_options(ablate)
 
     study = commands.add_parser("study", help="a whole study of an architecture: both presets "
@@ -118,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--arch", required=True, help=f"{arches} or all")
     study.add_argument("--factors", help="comma-separated factors to ablate (default: all)")
     add_budget_options(study, epochs="epochs per fold (default: each preset's)")
+    add_verdict_options(study)
     add_data_options(study)
 
     report = commands.add_parser("report", help="write results/REPORT.md and its figures "

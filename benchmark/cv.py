@@ -82,7 +82,8 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
                    stream=STDERR,
                    build: Callable[[int], keras.Model] | None = None,
                    train: Callable[..., FitResult] | None = None,
-                   final_model_units: float = 0.0) -> list[dict]:
+                   final_model_units: float = 0.0,
+                   folds_up_to: int | None = None) -> list[dict]:
     """Train and score one model per fold; return one record per fold run.
 
     Args:
@@ -100,17 +101,21 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
             config.training); the tuners pass their HyperModel's fit.
         final_model_units: work still to come after the folds, counted in folds, for the ETA
             (the final model counts as one fold: there is no better guess before it runs).
+        folds_up_to: run folds 1 .. folds_up_to only (an adaptive ablation's rounds); default
+            all of the splitter's.
     """
     build = build or (lambda seed: new_model(config, seed))
     train = train or (lambda model, *args, **kwargs: fit(model, config.training, *args, **kwargs))
     splits = list(splitter.split(np.zeros(len(y)), y))
+    total = len(splits)
+    splits = splits[:folds_up_to] if folds_up_to else splits
     clock = WorkClock(len(splits))
     records = []
     for fold, (train_idx, val_idx) in enumerate(splits, start=1):
         if fold in skip:
             clock.skip()
             continue
-        label = f"fold {fold}/{len(splits)} "
+        label = f"fold {fold}/{total} "
         start = time.perf_counter()
         model = build(config.seed + fold)
         extra = {} if on_epoch is None else {"on_epoch": lambda row, f=fold: on_epoch(f, row)}
@@ -123,7 +128,7 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
                   "seconds": time.perf_counter() - start}
         clock.finished()
         if stream is not None:
-            print(f"fold {fold}/{len(splits)}: val_accuracy {accuracy:.4f}  "
+            print(f"fold {fold}/{total}: val_accuracy {accuracy:.4f}  "
                   f"best epoch {result.best_epoch}/{result.epochs_run}  "
                   f"{record['seconds']:.0f}s  ({clock.text(extra_units=final_model_units)})",
                   file=stream, flush=True)
@@ -193,13 +198,15 @@ def images_to_keep(misclassified: pd.DataFrame) -> np.ndarray:
 
 
 def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
-        save_model: bool = False) -> dict:
+        save_model: bool = False, folds_up_to: int | None = None, test: bool = True) -> dict:
     """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row.
 
     The run's folder is locked while this runs (a second process on it gets RunBusy). When the
     loss becomes NaN or infinite, the reason is stored in failure.json, the finished folds stay,
     and TrainingDiverged is raised again for the caller to report. With `save_model`, the final
-    model is kept as the run's model.keras (RunStore.save_model).
+    model is kept as the run's model.keras (RunStore.save_model). An adaptive ablation runs an
+    arm's folds a round at a time (`folds_up_to`, `test=False`), then its final model and test
+    once the arm has stopped: the final epochs come from the folds it ran.
     """
     with store.writing():
         store.clear_failure()
@@ -210,8 +217,9 @@ def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
             cross_validate(config, data.x_train, data.y_train,
                            make_splitter(config.folds, config.seed, config.repeats),
                            skip=done, on_fold=store.add_fold, on_epoch=store.add_epoch,
-                           stream=stream, final_model_units=0.0 if store.test_done() else 1.0)
-            if not store.test_done():
+                           stream=stream, folds_up_to=folds_up_to,
+                           final_model_units=1.0 if test and not store.test_done() else 0.0)
+            if test and not store.test_done():
                 epochs = final_epochs(store.read_table("folds.csv"))
                 if stream is not None:
                     print(f"final model: {epochs} epochs on all {len(data.y_train):,} training "

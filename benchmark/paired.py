@@ -41,7 +41,8 @@ def compare(a: pd.Series, b: pd.Series, folds_per_repeat: int) -> dict:
     Returns:
         {"a", "b": the mean scores over the common folds, "delta": the mean difference,
         "folds": how many folds both have, "p_value": the corrected resampled t-test's,
-        "p_plain": the plain paired t-test's, "ci_low", "ci_high": the 95% interval of delta}.
+        "p_plain": the plain paired t-test's, "ci_low", "ci_high": the 95% interval of delta,
+        "se": the corrected standard error of delta, "df": its degrees of freedom}.
         The p-values and the interval are None with fewer than two common folds; the
         p-values are None when every fold's difference is the same (identical fold scores
         included), where the t statistic is undefined (the interval is then delta itself).
@@ -53,16 +54,18 @@ def compare(a: pd.Series, b: pd.Series, folds_per_repeat: int) -> dict:
     out = {"a": float(a[finite].mean()) if n else None,
            "b": float(b[finite].mean()) if n else None,
            "delta": float(diff.mean()) if n else None, "folds": n,
-           "p_value": None, "p_plain": None, "ci_low": None, "ci_high": None}
+           "p_value": None, "p_plain": None, "ci_low": None, "ci_high": None,
+           "se": None, "df": n - 1 if n else None}
     if n < 2:
         return out
     ratio = 1.0 / (folds_per_repeat - 1) if folds_per_repeat > 1 else 1.0
     variance = float(diff.var(ddof=1))
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * math.sqrt((1 / n + ratio) * variance)
+    out["se"] = math.sqrt((1 / n + ratio) * variance)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * out["se"]
     out["ci_low"], out["ci_high"] = out["delta"] - half, out["delta"] + half
     if np.allclose(diff, diff.iloc[0]):
         return out
-    t = out["delta"] / math.sqrt((1 / n + ratio) * variance)
+    t = out["delta"] / out["se"]
     out["p_value"] = float(2 * stats.t.sf(abs(t), n - 1))
     out["p_plain"] = float(stats.ttest_rel(a[finite], b[finite]).pvalue)
     return out

@@ -114,3 +114,12 @@ COMPARISONS = [
 RANKING = ["mlp", "cnn", "resnet"]
 # The study's final test accuracies (official Balanced test split).
 FINAL = {"mlp": 0.8614, "cnn": 0.8970, "resnet": 0.9084}
+
+
+def study_difference(study_text: str) -> float | None:
+    """The accuracy difference a comparison claim's study text states ("0.8963 vs 0.8952" ->
+    0.0011); None where the study gives no pair of numbers (qualitative, "no better")."""
+    import re
+
+    numbers = re.fullmatch(r"\s*(0\.\d+) vs (0\.\d+)\s*", study_text)
+    return round(abs(float(numbers[1]) - float(numbers[2])), 6) if numbers else None

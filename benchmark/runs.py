@@ -362,7 +362,7 @@ def ablate(args) -> int:
     check_factors(config, factors)
     data, config = load_data(args, config)
     run_id, table = run_ablation(args, config, data, backend, factors, args.run_id)
-    from benchmark import readers
+    from benchmark import verdicts
 
     def number(value, spec):
         return "-" if value is None or value != value else format(value, spec)
@@ -371,12 +371,12 @@ def ablate(args) -> int:
         if row["status"] == "failed":
             print(f"{row['factor']:<18} {str(row['value']):<12} failed: {row['reason']}")
             continue
-        # The verdict reads the p-value adjusted across the arms (Benjamini-Hochberg), as the
-        # report and the app do.
+        # The verdict (benchmark/verdicts.py) reads the p-values adjusted across the arms, as
+        # the report and the app do.
         extra = "" if row["baseline"] else (
             f"  delta {number(row['delta'], '+.4f')}"
-            f"  p_adjusted {number(readers.verdict_p(row), '.3f')}"
-            f"  {readers.verdict(readers.verdict_p(row), row['delta'])}")
+            f"  p_adjusted {number(row['p_adjusted'], '.3f')}"
+            f"  {verdicts.text(row)}")
         print(f"{row['factor']:<18} {str(row['value']):<12} cv "
               f"{number(row['val_accuracy_mean'], '.4f')}{extra}  "
               f"test {number(row['test_accuracy'], '.4f')}")
@@ -398,20 +398,30 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
                  run_id: str | None, finished: dict | None = None):
     """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv).
     `finished`: arm id -> a finished run folder to copy instead of training (ablation.run_arms)."""
-    from benchmark import provenance
+    from benchmark import provenance, verdicts
     from tuners import ablation
 
     arms = ablation.plan(config, factors)
-    digest = config.digest(data.fingerprint["sha256"])
+    rounds = config.repeats if getattr(args, "until_decided", False) else None
+    rope = getattr(args, "rope", None) or verdicts.ROPE
+    # An adaptive run's folds depend on its rope and cap: they name it (a fixed budget's rope
+    # only changes the verdicts, which a rerun rewrites).
+    adaptive = f"until-decided rope {rope}" if rounds else ""
+    digest = config.digest(data.fingerprint["sha256"] + adaptive)
     run_id = run_id or f"ablate-{config.arch}-{backend}-{digest}"
     stamp = provenance.stamp(backend)
     store = open_store(args, run_id, digest, {
         "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
-        "test": ablation.TEST_NAME, **stamp})
+        "test": ablation.TEST_NAME, "rope": rope, "adaptive_rounds": rounds, **stamp})
+    if store.read_config().get("rope") != rope:  # a fixed budget judged again at another rope
+        store.write_config({**store.read_config(), "rope": rope})
+    budget = (f"up to {rounds} rounds of {config.folds} folds, each arm stopping once decided"
+              if rounds else folds_text(config))
     say(args, f"emnist-bench ablate: {config.arch} on {backend}, "
-        f"{describe_data(data.fingerprint)}, {len(arms)} arms x {folds_text(config)} x "
+        f"{describe_data(data.fingerprint)}, {len(arms)} arms x {budget} x "
         f"{config.training.epochs} epochs -> {store.dir}")
-    return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args), finished)
+    return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args), finished,
+                                     rounds=rounds, rope=rope)
 
 
 def study(args) -> int:
@@ -439,7 +449,12 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
     data, base = load_data(args, base)
     best = resolve_config_for(args, base, "best")
     same = best.model == base.model and best.training == base.training
-    digest = base.digest(data.fingerprint["sha256"] + "study" + ",".join(factors or []))
+    # --until-decided: --repeats caps the ablation's rounds; the presets' runs take one.
+    single = (dataclasses.replace(base, repeats=1), dataclasses.replace(best, repeats=1)) \
+        if args.until_decided else (base, best)
+    adaptive = f"until-decided rope {args.rope}" if args.until_decided else ""
+    digest = base.digest(data.fingerprint["sha256"] + "study" + ",".join(factors or [])
+                         + adaptive)
     store = open_store(args, f"study-{base.arch}-{backend}-{digest}", digest, {
         "kind": "study", "arch": base.arch, "factors": factors or "all",
         "budget": {"folds": base.folds, "repeats": base.repeats, "epochs": args.epochs,
@@ -452,15 +467,15 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
     finished = {}  # the baseline part's run, which the ablation's baseline arm is a copy of
 
     def baseline_part():
-        row = run_cv(args, base, data, backend, None)
+        row = run_cv(args, single[0], data, backend, None)
         finished["baseline"] = results_root(args) / row["run_id"]
         return study.cv_part(row)
 
     def best_part():
         if same:  # the study's ResNet: baseline and best are one configuration, trained once
-            return {**study.cv_part(run_cv(args, base, data, backend, None)),
+            return {**study.cv_part(run_cv(args, single[0], data, backend, None)),
                     "reason": "same model and training as the baseline (shared run)"}
-        return study.cv_part(run_cv(args, best, data, backend, None))
+        return study.cv_part(run_cv(args, single[1], data, backend, None))
 
     table = study.run(store, {
         "baseline": baseline_part,

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import cv, paired, presets, results
+from benchmark import adaptive, cv, paired, presets, results, verdicts
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.progress import WorkClock
@@ -77,51 +77,119 @@ def step_within(step_size: int, epochs: int) -> int:
 
 
 def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
-             stream=STDERR, finished: dict[str, Path] | None = None) -> pd.DataFrame:
+             stream=STDERR, finished: dict[str, Path] | None = None, *,
+             rounds: int | None = None, rope: float = verdicts.ROPE) -> pd.DataFrame:
     """Cross-validate and test every arm (resuming finished folds); return ablations.csv.
 
     `finished` maps an arm id to a finished cv run of the same model, training, folds, seed
     and data (the study's baseline part for the baseline arm): that arm is copied from it,
     not trained again; the copy's config.json names the run (`copied_from`).
+
+    `rounds` (adaptive, `--until-decided`): the arms run a repeat of K folds at a time, up to
+    `rounds` repeats (their configs' repeats), and an arm stops, then trains its final model and
+    test, as soon as its verdict is decided (benchmark/adaptive.py); None runs every fold.
     """
     root = Path(run_dir) / "arms"
-    clock = WorkClock(len(arms))
-    for number, arm in enumerate(arms, start=1):
-        store = results.RunStore(root, arm["id"])
-        config = arm["config"]
-        digest = config.digest(data.fingerprint["sha256"])
-        source = (finished or {}).get(arm["id"])
-        if not store.exists() and source and copy_finished(Path(source), store, arm, digest, data):
-            if stream is not None:
-                print(f"arm {number}/{len(arms)}: {arm['id']} copied from {Path(source).name} "
-                      "(the same configuration, folds and data)", file=stream, flush=True)
-        if store.exists() and not store.test_done() and store.read_config().get("digest") != digest:
-            raise ValueError(f"arm {arm['id']} of {Path(run_dir).name} was started with another "
-                             f"configuration; delete {root / arm['id']} to run it again")
-        if not store.exists():
-            store.write_config({"kind": "cv", "run": config.to_dict(), "digest": digest,
-                                "data": data.fingerprint, "ablation_factor": arm["factor"],
-                                "ablation_value": str(arm["value"]), **stamp,
-                                "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
-        if store.test_done():  # finished by an earlier invocation
-            clock.skip()
-        else:
+    stores = {arm["id"]: prepare(arm, data, root, stamp, stream, (finished or {}).get(arm["id"]),
+                                 number, len(arms))
+              for number, arm in enumerate(arms, start=1)}
+    if rounds is None:
+        clock = WorkClock(len(arms))
+        for number, arm in enumerate(arms, start=1):
+            if stores[arm["id"]].test_done():  # finished by an earlier invocation
+                clock.skip()
+                continue
             if stream is not None:
                 what = "baseline" if arm["baseline"] else f"{arm['factor']} = {arm['value']}"
                 print(f"arm {number}/{len(arms)}: {what}  ({clock.text()})", file=stream,
                       flush=True)
-            try:
-                row = cv.run(config, data, store, stream)
-                line = results.collapse_warning(f"arm {arm['id']}", row, arm["factor"])
-                if line:
-                    print(line, file=sys.stderr, flush=True)
-            except TrainingDiverged as error:  # recorded in the arm's failure.json; go on
-                if stream is not None:
-                    print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)
+            train_arm(arm, data, stores[arm["id"]], stream)
             clock.finished()
-        table = summarise(arms, root)
-        results.write_csv(Path(run_dir) / "ablations.csv", table)
+            table = summarise(arms, root, rope=rope)
+            results.write_csv(Path(run_dir) / "ablations.csv", table)
+    else:
+        run_rounds(arms, data, root, stores, stream, rounds, rope, Path(run_dir))
+    table = summarise(arms, root, rope=rope, rounds=rounds)
+    results.write_csv(Path(run_dir) / "ablations.csv", table)
     return table
+
+
+def prepare(arm: dict, data: Dataset, root: Path, stamp: dict, stream, source: Path | None,
+            number: int, count: int) -> results.RunStore:
+    """The arm's run folder: copied from a finished run that is the same (copy_finished), or
+    with its config.json written; refused when it was started with another configuration."""
+    store = results.RunStore(root, arm["id"])
+    config = arm["config"]
+    digest = config.digest(data.fingerprint["sha256"])
+    if not store.exists() and source and copy_finished(Path(source), store, arm, digest, data):
+        if stream is not None:
+            print(f"arm {number}/{count}: {arm['id']} copied from {Path(source).name} "
+                  "(the same configuration, folds and data)", file=stream, flush=True)
+    if store.exists() and not store.test_done() and store.read_config().get("digest") != digest:
+        raise ValueError(f"arm {arm['id']} of {root.parent.name} was started with another "
+                         f"configuration; delete {root / arm['id']} to run it again")
+    if not store.exists():
+        store.write_config({"kind": "cv", "run": config.to_dict(), "digest": digest,
+                            "data": data.fingerprint, "ablation_factor": arm["factor"],
+                            "ablation_value": str(arm["value"]), **stamp,
+                            "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
+    return store
+
+
+def train_arm(arm: dict, data: Dataset, store: results.RunStore, stream, *,
+              folds_up_to: int | None = None, test: bool = True) -> None:
+    """Cross-validate (and test) one arm; a diverged arm is recorded in its failure.json and
+    the ablation goes on."""
+    try:
+        row = cv.run(arm["config"], data, store, stream, folds_up_to=folds_up_to, test=test)
+        if test:
+            line = results.collapse_warning(f"arm {arm['id']}", row, arm["factor"])
+            if line:
+                print(line, file=sys.stderr, flush=True)
+    except TrainingDiverged as error:
+        if stream is not None:
+            print(f"arm {arm['id']} failed: {error}", file=stream, flush=True)
+
+
+def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream,
+               rounds: int, rope: float, run_dir: Path) -> None:
+    """The adaptive loop: replay the stopping rule on the stored folds, test the arms it
+    stopped, train the next round of the open ones (and the baseline), until none is open."""
+    k = arms[0]["config"].folds
+    by_id = {arm["id"]: arm for arm in arms}
+    while True:
+        failed = {a for a, store in stores.items() if store.exists() and store.read_failure()}
+        if "baseline" in failed:
+            raise TrainingDiverged(f"the baseline failed: {stores['baseline'].read_failure()}")
+        scores = {a: fold_scores(stores[a]) for a in by_id if a not in failed}
+        state = adaptive.replay(scores, "baseline", k, rounds, rope)
+        for arm_id, result in state.results.items():
+            if not stores[arm_id].test_done():
+                if stream is not None:
+                    print(f"arm {arm_id}: {verdicts.text(result)} after {result['rounds']} "
+                          f"round(s) of {k} folds; its final model and test", file=stream,
+                          flush=True)
+                train_arm(by_id[arm_id], data, stores[arm_id], stream)
+        if state.done:
+            break
+        open_arms = [a for a in state.need if a != "baseline"]
+        if stream is not None:
+            print(f"round {state.round}/{rounds}: {len(open_arms)} arm(s) still open "
+                  f"({', '.join(open_arms)}), and the baseline", file=stream, flush=True)
+        for arm_id, n in state.need.items():
+            train_arm(by_id[arm_id], data, stores[arm_id], stream, folds_up_to=n, test=False)
+        results.write_csv(run_dir / "ablations.csv",
+                          summarise(arms, root, rope=rope, rounds=rounds))
+    if not stores["baseline"].test_done():
+        train_arm(by_id["baseline"], data, stores["baseline"], stream)
+
+
+def fold_scores(store: results.RunStore) -> pd.Series:
+    """An arm's validation accuracy per fold number (empty before its first fold)."""
+    table = store.read_table("folds.csv") if store.exists() else pd.DataFrame()
+    if table.empty:
+        return pd.Series(dtype=float)
+    return table.set_index("fold")["val_accuracy"].sort_index()
 
 
 def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,
@@ -149,45 +217,46 @@ def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,
     return True
 
 
-def summarise(arms: list[dict], root: Path) -> pd.DataFrame:
-    """ablations.csv from the arms' folders: one row per arm with delta, its interval and the
-    paired test's p-values (corrected, plain, and adjusted across the arms)."""
-    def folds_of(arm):
-        table = results.RunStore(root, arm["id"]).read_table("folds.csv")
-        return table.set_index("fold")["val_accuracy"].sort_index() if not table.empty else None
-
-    base = folds_of(arms[0])
-    k = (results.RunStore(root, arms[0]["id"]).read_config().get("run") or {}).get("folds", 5)
+def summarise(arms: list[dict], root: Path, *, rope: float = verdicts.ROPE,
+              rounds: int | None = None) -> pd.DataFrame:
+    """ablations.csv from the arms' folders: one row per arm with delta, its interval, the
+    paired test's p-values (corrected, plain, adjusted across the arms), the equivalence
+    test's, the smallest detectable difference and the verdict (adaptive.family: the one rule
+    the claims, the report and the app read too)."""
+    base_store = results.RunStore(root, arms[0]["id"])
+    k = (base_store.read_config().get("run") or {}).get("folds", 5)
+    scores = {arm["id"]: fold_scores(results.RunStore(root, arm["id"])) for arm in arms}
+    judged = adaptive.family(scores, arms[0]["id"], k, rounds, rope)
     rows = []
     for arm in arms:
         store = results.RunStore(root, arm["id"])
-        accs = folds_of(arm)
+        accs = scores[arm["id"]]
         test = json.loads(store.path("test.json").read_text()) if store.test_done() else {}
         failure = store.read_failure() if store.dir.exists() else None
         status = "complete" if test else ("failed" if failure else "incomplete")
         row = {"factor": arm["factor"], "value": arm["value"], "baseline": arm["baseline"],
                "arm": arm["id"], "status": status, "reason": failure or "",
-               "folds": 0 if accs is None else len(accs),
-               "val_accuracy_mean": None, "val_accuracy_std": None,
-               "test_accuracy": test.get("accuracy"), "collapsed": "", "delta": None, "ci_low": None,
-               "ci_high": None, "p_value": None, "p_plain": None, "p_adjusted": None,
+               "folds": len(accs), "val_accuracy_mean": None, "val_accuracy_std": None,
+               "test_accuracy": test.get("accuracy"), "collapsed": "", "delta": None,
+               "ci_low": None, "ci_high": None, "p_value": None, "p_plain": None,
+               "p_adjusted": None, "p_equivalence": None, "p_equivalence_adjusted": None,
+               "smallest_detectable": None, "rope": rope, "rounds": None,
+               "verdict": "baseline" if arm["baseline"] else verdicts.NO_TEST,
                "test": TEST_NAME}
-        if accs is not None:
+        if not accs.empty:
             row["val_accuracy_mean"] = float(accs.mean())
             row["collapsed"] = results.index_row(store)["collapsed"]
             row["val_accuracy_std"] = float(accs.std(ddof=1)) if len(accs) > 1 else None
             for fold, acc in accs.items():
                 row[f"fold_{fold}"] = float(acc)
-            if base is not None:
-                test = paired.compare(accs, base, k)
-                row["delta"] = test["delta"]
-                if not arm["baseline"]:
-                    row.update({key: test[key]
-                                for key in ("ci_low", "ci_high", "p_value", "p_plain")})
+            if not arm["baseline"] and arm["id"] in judged:
+                row.update({key: judged[arm["id"]].get(key) for key in (
+                    "delta", "ci_low", "ci_high", "p_value", "p_plain", "p_adjusted",
+                    "p_equivalence", "p_equivalence_adjusted", "smallest_detectable",
+                    "rounds", "verdict")})
+            elif arm["baseline"]:
+                row["delta"] = 0.0
         rows.append(row)
-    adjusted = paired.adjust([row["p_value"] for row in rows])
-    for row, p in zip(rows, adjusted, strict=True):
-        row["p_adjusted"] = p
     return pd.DataFrame(rows)
 
 
@@ -199,6 +268,8 @@ def resummarise(run_dir: Path) -> pd.DataFrame:
     arms = [{"factor": r["factor"], "value": r["value"],
              "baseline": str(r["baseline"]).lower() == "true", "id": r["arm"]}
             for _, r in table.iterrows()]
-    table = summarise(arms, Path(run_dir) / "arms")
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    table = summarise(arms, Path(run_dir) / "arms", rope=config.get("rope") or verdicts.ROPE,
+                      rounds=config.get("adaptive_rounds"))
     results.write_csv(Path(run_dir) / "ablations.csv", table)
     return table
