@@ -9,8 +9,8 @@ before any training starts where it can be known then; an unknown architecture, 
 --set key or factor before any backend is imported. Keras is imported only after the
 backend is chosen: --backend wins over KERAS_BACKEND. Nothing imports this module; the
 commands live in benchmark.runs (cv, tune, ablate, study), benchmark.listings (models,
-spaces), benchmark.report, benchmark.bench, benchmark.bench_data, benchmark.profiling and
-benchmark.archive (pack, unpack).
+spaces), benchmark.report, benchmark.planner (plan), benchmark.bench, benchmark.bench_data,
+benchmark.profiling and benchmark.archive (pack, unpack).
 """
 
 from __future__ import annotations
@@ -141,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
                                  "from the stored results")
     report.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
 
+    from benchmark.verdicts import ROPE  # no Keras import
+
+    plan = commands.add_parser("plan", help="for every claim still open, the cheapest folds x "
+                               "repeats that would decide it, and its cost here and on a GPU")
+    plan.add_argument("--results-dir", help="default: $EMNIST_BENCH_RESULTS, else ./results")
+    plan.add_argument("--rope", type=fraction, help="region of practical equivalence to plan "
+                      f"for (default: each claim's own, as it was judged, else {ROPE})")
+
     space = commands.add_parser("spaces", help="print an architecture's search space")
     space.add_argument("--arch", required=True, help=arches)
     space.add_argument("--json", action="store_true", help="name -> list of values, as JSON")
@@ -163,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 # command -> (module, function): imported when the command runs, after the backend is chosen.
 COMMANDS = {"cv": ("runs", "cv"), "tune": ("runs", "tune"), "ablate": ("runs", "ablate"),
             "study": ("runs", "study"), "report": ("report", "run"),
+            "plan": ("planner", "run"),
             "spaces": ("listings", "spaces"), "models": ("listings", "models"),
             "bench": ("bench", "run"), "bench-data": ("bench_data", "run"),
             "profile": ("profiling", "run"), "pack": ("archive", "pack"),
