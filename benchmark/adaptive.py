@@ -141,7 +141,7 @@ def simulate(delta: float, folds_per_repeat: int, rounds: int, *, arms: int = 3,
 
 
 if __name__ == "__main__":  # the README's table: python -m benchmark.adaptive
-    for k, r in ((3, 4), (5, 3)):
+    for k, r in ((3, 4), (5, 2), (5, 3)):
         for name, delta, corr in (("no difference", 0.0, None), ("at the rope's edge", verdicts.ROPE, None),
                                   ("twice the rope", 2 * verdicts.ROPE, None),
                                   ("no difference, correlation 2/K", 0.0, 2 / k)):

@@ -104,3 +104,34 @@ def test_the_study_differences_read_from_its_text():
     assert published.study_difference("0.8963 vs 0.8952") == pytest.approx(0.0011)
     assert published.study_difference("qualitative") is None
     assert published.study_difference("0.8963 > ReLU") is None
+
+
+def test_a_claim_about_an_arm_and_its_baseline_has_the_ablation_tables_verdict():
+    """One verdict per comparison: on the committed results, every claim that compares an arm
+    with its ablation's baseline carries the verdict (and delta) of that arm's row in the
+    ablation's ablations.csv, read the way the claim reads it."""
+    from pathlib import Path
+
+    from benchmark import claims, readers, selection
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    judged = claims.check(selection.annotate(readers.scan(root)))
+    compared = 0
+    for claim in judged:
+        if "_ablation" not in claim or "_result" not in claim:
+            continue
+        a, b = next(c[2:4] for c in published.COMPARISONS
+                    if c[0] == claim["_arch"] and claim["claim"].endswith(c[1]))
+        if "baseline" not in (a, b):
+            continue
+        arm = b if a == "baseline" else a
+        table = pd.read_csv(root / claim["_ablation"] / "ablations.csv", keep_default_na=False)
+        row = table[table["arm"] == arm].iloc[0]
+        delta = float(row["delta"]) * (-1 if a == "baseline" else 1)
+        assert claim["_result"]["delta"] == pytest.approx(delta, abs=1e-6), claim["claim"]
+        expected = row["verdict"]
+        if a == "baseline":  # the claim reads baseline - arm
+            expected = {"better": "worse", "worse": "better"}.get(expected, expected)
+        assert claim["_result"]["verdict"] == expected, claim["claim"]
+        compared += 1
+    assert compared >= 10
