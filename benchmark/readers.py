@@ -19,17 +19,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark import published, results
+from benchmark import published, results, verdicts
 
 FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
 BENCH_COMMAND = "emnist-bench bench --arch all --backend all --precision both --peer"
 FIGURES = results.FIGURES  # results/figures/: the report's PNGs, not a run
-ALPHA = 0.05  # an adjusted p-value (benchmark/paired.py) under this is called a real difference
-P_COLUMNS = ("p_value", "p_plain", "p_adjusted", "ci_low", "ci_high")  # ablations.csv's tests
-VERDICTS = ["baseline", "within noise", "real difference: better", "real difference: worse",
-            "no p-value"]
-NO_VERDICT = VERDICTS[-1]
-
+# ablations.csv's numbers (results/README.md), the fold_k columns aside.
+NUMBER_COLUMNS = ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta", "ci_low",
+                  "ci_high", "p_value", "p_plain", "p_adjusted", "p_equivalence",
+                  "p_equivalence_adjusted", "smallest_detectable", "rope", "rounds")
+BASELINE = "baseline"  # the verdict column of the baseline row
+# One palette for the verdicts, the report's figure and the app's charts alike.
+VERDICT_COLOURS = {BASELINE: "#222222", "better": "#2ca02c", "worse": "#d62728",
+                   "equivalent": "#1f77b4", "undecided": "#9d9d9d", verdicts.NO_TEST: "#bcbd22"}
 
 
 @dataclass
@@ -426,21 +428,35 @@ def interval(low, high) -> str:
     return f"[{low:+.4f}, {high:+.4f}]"
 
 
-def verdict_p(row) -> float | None:
-    """The p-value an arm's verdict reads: Benjamini-Hochberg adjusted across the ablation's
-    arms (`p_adjusted`); a table written before that column existed has `p_value` only."""
-    return row["p_adjusted"] if "p_adjusted" in row else row["p_value"]
+def verdict_text(row) -> str:
+    """An arm's verdict in words (verdicts.text), e.g. "undecided (could detect |Δ| ≥ 0.0073)",
+    from a table row: its empty cells read as missing, not as NaN."""
+    if row.get("verdict") == BASELINE:
+        return BASELINE
+    return verdicts.text({k: v for k, v in dict(row).items() if v is not None and v == v})
 
 
-def verdict(p_value, delta) -> str:
-    """Plain words for an arm's paired test against the baseline (give it verdict_p(row)).
-    Without a p-value (fewer than two shared folds, or the very same difference on every fold)
-    there is no verdict."""
-    if p_value is None or p_value != p_value:
-        return NO_VERDICT
-    if p_value < ALPHA:
-        return "real difference: " + ("better" if delta > 0 else "worse")
-    return "within noise"
+def verdicts_explained(rope: float = verdicts.ROPE, rounds: int | None = None,
+                       family: str | None = "the ablation's arms") -> str:
+    """The four verdicts (benchmark/verdicts.py) in one paragraph, for the report's and the
+    app's captions: `family` names what the p-values are adjusted across (None: one comparison
+    on its own), `rounds` the cap of an adaptive run."""
+    alpha = verdicts.ALPHA
+    adjusted = (f"each one's p-values adjusted across {family} (Benjamini-Hochberg)" if family
+                else "each comparison on its own (no adjustment for the others)")
+    looks = (f" Adaptive (`--until-decided`): after each round of folds, up to {rounds} "
+             f"rounds, every open arm is tested at α / {rounds} and stops as soon as its "
+             "verdict is decided; `rounds` is how many it used." if rounds else "")
+    return (f"Four verdicts, from two tests on the same corrected variance (the corrected "
+            f"resampled t-test over folds, Nadeau & Bengio 2003), {adjusted}, α = {alpha}: "
+            f"**equivalent** when the equivalence test (two one-sided tests, TOST) puts Δ "
+            f"inside the region of practical equivalence ±{rope:.3f} (adjusted p < α); "
+            "otherwise **better** or **worse** when the difference test rejects Δ = 0 "
+            "(adjusted p < α), by the sign of Δ; otherwise **undecided**, with the smallest "
+            "difference this run could have detected: the |Δ| at which, with its spread and the "
+            "family's other p-values as they are, the adjusted difference test would have "
+            "rejected (more folds shrink it). **no test**: fewer than two shared folds, or the very "
+            "same difference on every fold." + looks)
 
 
 def baseline_settings(ablate_dir: Path, config: dict, arms: list[str]) -> dict:
@@ -455,22 +471,64 @@ def baseline_settings(ablate_dir: Path, config: dict, arms: list[str]) -> dict:
     return {**(run.get("model") or {}), **(run.get("training") or {})}
 
 
-def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
-    """ablations.csv expanded per factor: one row per (factor, value) with the baseline row
-    repeated under every factor, its value named, a verdict and, for the official Balanced
-    split, the study's number."""
+def fold_columns(table: pd.DataFrame) -> list[str]:
+    """ablations.csv's fold_1, fold_2, ... columns."""
+    return [c for c in table.columns if c.startswith("fold_")]
+
+
+def ablation_table(ablate_dir: Path, config: dict) -> pd.DataFrame:
+    """ablations.csv as written, one row per arm: its numbers parsed, `baseline` a bool, a
+    `status`, and each arm's verdict (with_verdicts)."""
     table = read_csv(ablate_dir / "ablations.csv", dtype={"value": str, "factor": str},
-                     keep_default_na=False, na_values={c: [""] for c in (
-                         "val_accuracy_mean", "delta", *P_COLUMNS)})
+                     keep_default_na=False, na_values={c: [""] for c in NUMBER_COLUMNS})
     if table.empty:
         return table
-    for column in ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta",
-                   *P_COLUMNS):
-        if column in table:
-            table[column] = pd.to_numeric(table[column], errors="coerce")
-        elif column in ("ci_low", "ci_high"):  # summarised before the intervals existed
-            table[column] = float("nan")
     table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
+    for column in [*NUMBER_COLUMNS, *fold_columns(table)]:
+        if column in table:  # an unfinished arm leaves its cells empty
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    if "status" not in table:  # written before ablations.csv had it
+        table["status"] = np.where(table["test_accuracy"].notna(), "complete", "incomplete")
+    table = with_verdicts(table, config)
+    # A number an older table never had (p_plain, say) reads as missing.
+    return table.assign(**{c: float("nan") for c in NUMBER_COLUMNS if c not in table})
+
+
+def with_verdicts(table: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """The table with each arm's verdict: its own `verdict` column, read as written. A table
+    summarised before verdicts had a column gets them, and the columns it lacks, from the one
+    rule (adaptive.family) on its fold columns, with the rope and rounds its config.json
+    records, so an old ablation reads like a new one."""
+    if "verdict" in table:
+        return table
+    if not table["baseline"].any():
+        return table.assign(verdict=verdicts.NO_TEST)
+    from benchmark import adaptive  # here, so reading a new table needs no SciPy
+
+    columns = fold_columns(table)
+    numbers = [int(c.removeprefix("fold_")) for c in columns]
+    folds = {i: pd.Series(row[columns].to_numpy(float), index=numbers).dropna()
+             for i, row in table.iterrows()}
+    base = table.index[table["baseline"]][0]
+    judged = adaptive.family(folds, base, int((config.get("base") or {}).get("folds") or 5),
+                             config.get("adaptive_rounds"), config.get("rope") or verdicts.ROPE)
+    found = [{"verdict": BASELINE} if i == base else judged.get(i, {}) for i in table.index]
+    missing = [c for c in (*verdicts.COLUMNS, "rope", "rounds", "ci_low", "ci_high")
+               if c not in table]
+    table = table.assign(**{c: [r.get(c) for r in found] for c in missing})
+    for column in missing:
+        if column != "verdict":
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    return table
+
+
+def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
+    """ablations.csv expanded per factor: one row per (factor, value) with the baseline row
+    repeated under every factor, its value named, its verdict (the table's, with_verdicts) and
+    that verdict in words, and, for the official Balanced split, the study's number."""
+    table = ablation_table(ablate_dir, config)
+    if table.empty:
+        return table
     arch = str(config.get("arch"))
     official = is_official(config.get("data") or {})
     baseline = table[table["baseline"]]
@@ -485,8 +543,8 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
             value = named if row["baseline"] else normalise(row["value"])
             rows.append({**row.to_dict(), "factor": factor, "value": value or "baseline",
                          "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
-                         "verdict": "baseline" if row["baseline"] else
-                         verdict(verdict_p(row), row["delta"]),
+                         "verdict": BASELINE if row["baseline"] else row["verdict"],
+                         "verdict_text": verdict_text(row),
                          "collapsed": collapses.get(row.get("arm"), row.get("collapsed") or ""),
                          "interval": interval(row.get("ci_low"), row.get("ci_high")),
                          "study": published.STUDY_TEST_ACCURACY.get((arch, factor, value or ""))

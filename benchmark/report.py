@@ -23,6 +23,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -30,10 +31,12 @@ import pandas as pd  # noqa: E402
 from benchmark import (  # noqa: E402
     architectures,
     claims,
+    planner,
     provenance,
     readers,
     results,
     selection,
+    verdicts,
 )
 
 FIGURES = readers.FIGURES  # results/figures/
@@ -100,26 +103,31 @@ def presets_figure(root: Path, table: pd.DataFrame) -> str | None:
     return save(fig, root, "presets.png")
 
 
-def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame) -> str | None:
+def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame,
+                    rope: float = verdicts.ROPE) -> str | None:
+    """Each arm's Δ against the baseline on its 95% interval, coloured by its verdict (the
+    table's: readers.VERDICT_COLOURS), the region of practical equivalence shaded around 0."""
     arms = table[~table["baseline"]].dropna(subset=["delta"])
     if arms.empty:
         return None
-    low = arms["ci_low"] if "ci_low" in arms else arms["delta"]
-    high = arms["ci_high"] if "ci_high" in arms else arms["delta"]
-    spread = np.nan_to_num(np.vstack([arms["delta"] - low, high - arms["delta"]]))
-    colours = {"real difference: better": "tab:green", "real difference: worse": "tab:red"}
-    verdicts = [readers.verdict(readers.verdict_p(r), r["delta"]) for _, r in arms.iterrows()]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(arms) + 1.2))
+    spread = np.nan_to_num(np.vstack([arms["delta"] - arms["ci_low"],
+                                      arms["ci_high"] - arms["delta"]]))
+    colours = readers.VERDICT_COLOURS
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(arms) + 1.6))
+    band = ax.axvspan(-rope, rope, color=colours["equivalent"], alpha=0.12, linewidth=0)
     y = np.arange(len(arms))
     ax.barh(y, arms["delta"], xerr=spread, capsize=2,
-            color=[colours.get(v, "tab:gray") for v in verdicts])
+            color=[colours.get(v, colours[verdicts.NO_TEST]) for v in arms["verdict"]])
     ax.set_yticks(y, [f"{f} = {v}" for f, v in zip(arms["factor"], arms["value"], strict=True)],
                   fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("validation accuracy minus the baseline's, same folds (mean, 95% interval)")
-    ax.set_title(f"{label(arch)} ablation: green/red = corrected paired test, adjusted p < "
-                 f"{readers.ALPHA}; grey = within noise", fontsize=9)
+    shown = [k for k in (*verdicts.KINDS, verdicts.NO_TEST) if k in set(arms["verdict"])]
+    handles = [matplotlib.patches.Patch(color=colours[k], label=k) for k in shown]
+    ax.legend([*handles, band], [*shown, f"ROPE ±{rope:.3f}"], fontsize=7, loc="best")
+    ax.set_title(f"{label(arch)} ablation, coloured by verdict: better green, worse red, "
+                 f"equivalent blue (inside the shaded ±{rope:.3f}), undecided grey", fontsize=8)
     return save(fig, root, f"{name}.png")
 
 
@@ -199,11 +207,16 @@ def profile_figure(root: Path, groups: pd.DataFrame) -> str | None:
 
 
 def markdown(frame: pd.DataFrame) -> str:
+    """A table in Markdown, a `|` inside a cell escaped (a verdict's "|Δ|" is one)."""
     if frame.empty:
         return "_none yet_\n"
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(cell, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([head, rule, *body]) + "\n"
 
 
@@ -247,27 +260,23 @@ def presets_section(root: Path, main: pd.DataFrame) -> str:
 
 
 def ablation_section(root: Path, arch: str, ablation: dict) -> str:
+    """An ablation's table (one row per arm, its verdict as ablations.csv says it), its
+    figure, and the verdicts explained with the rope and, when adaptive, the cap on rounds."""
     config = ablation["config"]
-    table = readers.read_csv(ablation["path"] / "ablations.csv",
-                            dtype={"value": str, "factor": str}, keep_default_na=False,
-                            na_values={c: [""] for c in ("val_accuracy_mean", "val_accuracy_std",
-                                                         "delta", "test_accuracy",
-                                                         *readers.P_COLUMNS)})
+    table = readers.ablation_table(ablation["path"], config)
     if table.empty:
         return ""
-    table["baseline"] = table["baseline"].astype(str).str.lower() == "true"
-    numeric = ["val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta",
-               *readers.P_COLUMNS, *[c for c in table.columns if c.startswith("fold_")]]
-    for column in numeric:
-        if column in table:  # an unfinished arm leaves its cells empty
-            table[column] = pd.to_numeric(table[column], errors="coerce")
-    if "status" not in table:  # written before ablations.csv had it
-        table["status"] = np.where(table["test_accuracy"].notna(), "complete", "incomplete")
+    rope = config.get("rope") or verdicts.ROPE
+    rounds = config.get("adaptive_rounds")
     base = config.get("base") or {}
     training = base.get("training") or {}
     budget = readers.budget_text(base.get("folds"), training.get("epochs"), base.get("limit"),
                                  training.get("precision"), base.get("repeats"))
+    if rounds:
+        budget += f", adaptive: up to {rounds} rounds of {base.get('folds')} folds"
     notes = [ablation["notes"].get(arm, "") for arm in table.get("arm", [""] * len(table))]
+    p = {"p (corrected)": "p_value", "p (adjusted)": "p_adjusted",
+         "p equivalence (adjusted)": "p_equivalence_adjusted", "p (plain t)": "p_plain"}
     shown = pd.DataFrame({
         "factor": table["factor"], "value": table["value"].replace("", "(baseline)"),
         "status": [f"{st}, {n}" if n else st for st, n in zip(table["status"], notes,
@@ -277,23 +286,18 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
         "delta vs baseline": table["delta"].map(lambda v: fmt(v, "+.4f")),
         "95% interval": [readers.interval(r.get("ci_low"), r.get("ci_high"))
                          for _, r in table.iterrows()],
-        "p (corrected)": table["p_value"].map(lambda v: fmt(v, ".3f")),
-        "p (adjusted)": table.get("p_adjusted", table["p_value"] * np.nan).map(
-            lambda v: fmt(v, ".3f")),
-        "p (plain t)": table.get("p_plain", table["p_value"] * np.nan).map(
-            lambda v: fmt(v, ".3f")),
-        "verdict": ["baseline" if r["baseline"] else readers.verdict(readers.verdict_p(r),
-                                                                     r["delta"])
-                    for _, r in table.iterrows()],
+        **{name: table[column].map(lambda v: fmt(v, ".3f")) for name, column in p.items()},
+        **({"rounds": table["rounds"].map(lambda v: fmt(v, ".0f"))} if rounds else {}),
+        "verdict": [readers.verdict_text(r) for _, r in table.iterrows()],
         "test accuracy": table["test_accuracy"].map(fmt)})
-    figure = ablation_figure(root, arch, ablation["id"], table)
+    figure = ablation_figure(root, arch, ablation["id"], table, rope)
     data = readers.data_label(config.get("data") or {})
     return (f"### {label(arch)}: `{ablation['id']}`\n\n"
             f"Data: {data}. Budget: {budget}, backend {config.get('backend')}. Each arm changes "
             "one factor of the baseline; every arm is trained on the same folds as the "
             "baseline, so `delta` is paired fold by fold ("
-            f"{table['test'].iloc[0] if 'test' in table else config.get('test')}); an adjusted "
-            f"p < {readers.ALPHA} is called a real difference.\n\n"
+            f"{table['test'].iloc[0] if 'test' in table else config.get('test')}). "
+            f"ROPE: ±{rope:.3f}. {readers.verdicts_explained(rope, rounds)}\n\n"
             + markdown(shown) + image(figure, f"{arch} ablation"))
 
 
@@ -305,10 +309,11 @@ def changes_section(claims: list[dict]) -> str:
     tested = sum("_plain_verdict" in c for c in claims)
     text = ("## Verdicts the corrected test changed\n\nThe claims judged by a paired test "
             f"({tested} of them) were first judged by the plain paired t-test at p < "
-            f"{readers.ALPHA}, with no adjustment. The folds of one cross-validation share most "
-            "of their training images, so their scores are correlated and the plain test's "
-            "variance is too small (Nadeau & Bengio 2003); and testing many claims at once "
-            "finds some by chance, which the Benjamini-Hochberg adjustment controls. ")
+            f"{verdicts.ALPHA}, with no adjustment and no equivalence test. The folds of one "
+            "cross-validation share most of their training images, so their scores are "
+            "correlated and the plain test's variance is too small (Nadeau & Bengio 2003); and "
+            "testing many claims at once finds some by chance, which the Benjamini-Hochberg "
+            "adjustment controls. ")
     if not changed:
         return text + "No verdict changed.\n"
     return text + f"These {len(changed)} changed:\n\n" + markdown(pd.DataFrame(changed))
@@ -322,8 +327,8 @@ def comparison_section(claims: list[dict]) -> str:
             "validation accuracy over the same folds where both have a run on the same data "
             "with the same budget, both of which learned (the first such pair in the order of "
             "main runs: the main run first, then official data, the largest training set, the "
-            "largest budget; the corrected paired test, its p-value adjusted with the report's "
-            "other claims); otherwise each one's main run is shown, not judged."
+            "largest budget; the corrected paired test and its equivalence test, adjusted across "
+            "the ranking's claims); otherwise each one's main run is shown, not judged."
             "\n\n" + markdown(pd.DataFrame(claims, columns=[
                 "claim", "study", "ours", "data and budget", "verdict"])))
 
@@ -425,6 +430,25 @@ def profile_section(root: Path) -> str:
             + markdown(shown) + image(profile_figure(root, groups), "profiled time by group"))
 
 
+SAME_VERDICT = ("a claim about an arm and its ablation's baseline takes that ablation's verdict "
+                "(its family: the ablation's arms), so the claims and the ablation tables agree.")
+
+
+def claims_explained() -> str:
+    """How the claims table's verdicts (benchmark/claims.py) come from the four verdicts of
+    the paired comparisons (benchmark/verdicts.py)."""
+    return ("Comparisons use the validation accuracy over the same folds with the corrected "
+            "resampled t-test (Nadeau & Bengio 2003: the folds' training sets overlap, which "
+            "the plain paired t-test ignores; its p-value is shown too) and the equivalence "
+            "test on the same variance, each decided as in the ablation tables. "
+            + SAME_VERDICT[0].upper() + SAME_VERDICT[1:] + " The ranking of the architectures "
+            "is a family of its own, and so are the claims about two arms of one ablation. "
+            "*better* or *worse* becomes *agrees* or *contradicts* (the sign as claimed or "
+            "not); *equivalent* stays *equivalent* (a claim that one is no better *agrees*); "
+            "*undecided* names the smallest difference the run could have detected.\n\n"
+            + readers.verdicts_explained(family="the comparisons of one family"))
+
+
 def summary_section(summary: claims.Summary) -> str:
     """The answer on one screen (claims.summarise, as the app's first page shows it)."""
     lines = summary.lines.assign(claim=summary.lines["claim"], verdict=[
@@ -432,9 +456,9 @@ def summary_section(summary: claims.Summary) -> str:
         for v in summary.lines["verdict"]])
     return ("## Summary\n\n"
             f"**{summary.headline()}.** Judged on the main runs and ablations only; paired "
-            "claims by the corrected resampled t-test, their p-values adjusted across the "
-            f"claims (Benjamini-Hochberg, adjusted p < {readers.ALPHA}); the details, p-values "
-            "and runs are in the claims table below.\n\n"
+            "claims by the corrected resampled t-test and its equivalence test, adjusted p < "
+            f"{verdicts.ALPHA}; {SAME_VERDICT} The details, p-values and runs are in the claims "
+            "table below.\n\n"
             + markdown(lines) + "\n" + summary.not_run + "\n")
 
 
@@ -531,15 +555,12 @@ def build(root: Path | str) -> Written:
         "(benchmark/STUDY.md), which appear only in the claims table's *study* column.\n",
         summary_section(summary),
         data_section(catalog),
-        "## Claims of the study, checked\n\n"
-        "Comparisons use the validation accuracy over the same folds with the corrected "
-        "resampled t-test (Nadeau & Bengio 2003: the folds' training sets overlap, which the "
-        "plain paired t-test ignores; its p-value is shown too), the p-values adjusted across "
-        "the claims of this table (Benjamini-Hochberg); adjusted p < "
-        f"{readers.ALPHA}: *agrees* or *contradicts*; otherwise *within noise*.\n\n"
+        "## Claims of the study, checked\n\n" + claims_explained() + "\n\n"
         + markdown(pd.DataFrame(judged, columns=["claim", "study", "ours", "data and budget",
                                                  "verdict"])),
         changes_section(judged),
+        "## What would decide the open claims (`emnist-bench plan`)\n\n"
+        + planner.markdown(planner.plan(catalog, judged=judged)),
         presets_section(root, selection.main_runs(catalog)),
         comparison_section([c for c in judged if c["_section"] == "order"]),
         "## Ablations, factor by factor\n\nEach architecture's main ablation (the largest "

@@ -12,18 +12,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgb
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from benchmark import claims, published, readers, selection
+from benchmark import claims, published, readers, selection, verdicts
 from benchmark.app import ablations, backends, shared
-from tests.app_results import add_pilots, app_results  # noqa: F401  (the shared fixture)
+from tests.app_results import (  # noqa: F401  (the shared fixture)
+    add_pilots,
+    app_results,
+    write_ablation,
+)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
 pytestmark = pytest.mark.any_backend
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
+KINDS = (*verdicts.KINDS, verdicts.NO_TEST)  # a paired comparison's verdicts
 PAGES = ["Summary", "Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning",
          "Backends"]
 
@@ -104,7 +110,7 @@ def test_compared_runs_on_the_same_folds_get_a_paired_test(monkeypatch, app_resu
     assert any(h.value == "Paired differences from mlp-baseline" for h in at.subheader)
     row = at.dataframe[1].value.set_index("run").loc["mlp-best"]
     assert row["delta"] == pytest.approx((folds["mlp-best"] - folds["mlp-baseline"]).mean())
-    assert row["folds"] == 2 and row["verdict"] in readers.VERDICTS
+    assert row["folds"] == 2 and claims.verdict_kind(row["verdict"]) in KINDS
     runs = readers.scan(app_results).runs.set_index("run_id")
     best = runs.loc["mlp-best"]
     assert readers.same_folds(runs.loc["mlp-baseline"], best)
@@ -120,7 +126,7 @@ def test_runs_opens_on_the_main_runs_side_by_side(monkeypatch, app_results):  # 
     main = list(selection.main_runs(selection.annotate(readers.scan(app_results)))["run_id"])
     assert main and list(at.dataframe[0].value["run_id"]) == main
     assert at.multiselect(key="compare").value == main
-    assert at.dataframe[1].value["verdict"].isin(readers.VERDICTS).all()
+    assert at.dataframe[1].value["verdict"].map(claims.verdict_kind).isin(KINDS).all()
     assert "role" not in at.dataframe[0].proto.column_order
     at.toggle(key=shared.PILOTS).set_value(True).run()
     table = at.dataframe[0].value.set_index("run_id")
@@ -194,7 +200,7 @@ def test_ablation_has_a_verdict_per_arm_and_marks_the_baseline(monkeypatch, app_
     at = open_app(monkeypatch, app_results, "Ablations")
     table = at.dataframe[0].value
     assert "relu (baseline)" in set(table["label"])
-    assert set(table["verdict"]) <= set(readers.VERDICTS)
+    assert set(table["verdict"]) <= set(readers.VERDICT_COLOURS)
     assert (table["verdict"] == "baseline").sum() == 1
     assert "study" not in at.dataframe[0].proto.column_order  # not the official split
     assert "not official" in texts(at) and "not EMNIST Balanced results" in texts(at)
@@ -206,8 +212,8 @@ def test_ablation_draws_each_arms_interval_around_its_delta(monkeypatch, app_res
     arms = arms[arms["verdict"] != "baseline"]
     drawn = json.loads(charts(at)[1].proto.spec)  # the page's second chart, under the dots
     marks = [layer["mark"]["type"] for layer in drawn["layer"]]
-    assert marks == ["rule", "rule", "point"]  # zero, the interval, delta
-    interval = drawn["layer"][1]["encoding"]
+    assert marks == ["rect", "rule", "rule", "point"]  # the ROPE, zero, the interval, delta
+    interval = drawn["layer"][2]["encoding"]
     assert interval["x"]["field"] == "ci_low" and interval["x2"]["field"] == "ci_high"
     folder = app_results / "ablate-mlp"
     table = readers.read_ablation(folder, readers.read_json(folder / "config.json"))
@@ -589,38 +595,94 @@ def test_backends_says_what_pytorch_is_and_why_bf16_is_slow(monkeypatch, tmp_pat
 # ------------------------------------------------------------------------- the study's numbers
 
 
-def write_ablation(folder: Path, official: bool) -> Path:
-    """An ablations.csv in the documented layout (for the one thing the synthetic fixture
-    cannot show: the official Balanced split, where the study's numbers appear)."""
-    folder.mkdir(parents=True)
-    rows = [{"factor": "baseline", "value": "", "baseline": True, "arm": "baseline", "folds": 2,
-             "val_accuracy_mean": 0.89, "val_accuracy_std": 0.001, "test_accuracy": 0.891,
-             "delta": 0.0, "p_value": None, "fold_1": 0.889, "fold_2": 0.891},
-            {"factor": "activation", "value": "leaky_relu", "baseline": False,
-             "arm": "activation-leaky_relu", "folds": 2, "val_accuracy_mean": 0.895,
-             "val_accuracy_std": 0.001, "test_accuracy": 0.896, "delta": 0.005, "p_value": 0.01,
-             "fold_1": 0.894, "fold_2": 0.896}]
-    pd.DataFrame(rows).to_csv(folder / "ablations.csv", index=False)
-    config = {"kind": "ablate", "arch": "cnn", "backend": "jax",
-              "base": {"model": {"activation": "relu"}, "training": {}},
-              "data": {"split": "balanced", "matches_official_sizes": official,
-                       "n_train_used": 112800, "n_test": 18800}}
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
-
-
 @pytest.mark.parametrize("official", [True, False])
 def test_the_studys_number_only_beside_official_balanced_results(monkeypatch, tmp_path, official):
-    folder = write_ablation(tmp_path / "results" / "ablate-cnn", official)
+    folder = write_ablation(tmp_path / "results" / "ablate-cnn", official, GIVEN)
     table = readers.read_ablation(folder, json.loads((folder / "config.json").read_text()))
     row = table.set_index("label").loc["leaky_relu"]
-    assert row["verdict"] == "real difference: better"
+    assert row["verdict"] == "better"
     assert (row["study"] == 0.8963) if official else pd.isna(row["study"])
     assert "relu (baseline)" in set(table["label"])
     at = open_app(monkeypatch, tmp_path / "results", "Ablations")
     assert ("study" in at.dataframe[0].proto.column_order) == official
     assert (published.STUDY_LABEL in at.dataframe[0].proto.columns) == official
     assert ("LeakyReLU 0.8963" in texts(at)) == official
+
+
+# ------------------------------------------------------------------------- verdicts
+
+
+GIVEN = {"activation-leaky_relu": "better", "activation-elu": "undecided"}
+
+
+def hue(colour: str) -> str:
+    """A colour's name in the words the captions use: grey, green, red or blue."""
+    r, g, b = to_rgb(colour)
+    if max(r, g, b) - min(r, g, b) < 0.05:
+        return "grey"
+    return {0: "red", 1: "green", 2: "blue"}[int(np.argmax([r, g, b]))]
+
+
+def test_an_ablation_reads_its_verdicts_as_written(tmp_path):
+    """The verdict is ablations.csv's, never recomputed: its fold scores say better and
+    equivalent, the table says equivalent and undecided, and the table is what is shown."""
+    given = {"activation-leaky_relu": "equivalent", "activation-elu": "undecided"}
+    folder = write_ablation(tmp_path / "ablate-cnn", given=given)
+    table = readers.read_ablation(folder, readers.read_json(folder / "config.json"))
+    rows = table.set_index("label")
+    assert rows.loc["leaky_relu", "verdict"] == "equivalent"
+    assert rows.loc["elu", "verdict"] == "undecided"
+    assert rows.loc["elu", "verdict_text"] == "undecided (could detect |Δ| ≥ 0.0073)"
+    assert rows.loc["relu (baseline)", "verdict"] == readers.BASELINE
+    assert rows.loc["elu", "smallest_detectable"] == 0.0073 and rows.loc["elu", "rope"] == 0.005
+
+
+def test_an_ablation_summarised_before_verdicts_had_columns_still_reads(monkeypatch, tmp_path):
+    """An old ablations.csv (p-values only) gets its verdicts from the one rule on its folds
+    (adaptive.family), with the columns it lacks; the page shows them."""
+    folder = write_ablation(tmp_path / "results" / "ablate-cnn")
+    assert "verdict" not in pd.read_csv(folder / "ablations.csv")
+    table = readers.read_ablation(folder, readers.read_json(folder / "config.json"))
+    rows = table.set_index("label")
+    assert rows.loc["leaky_relu", "verdict"] == "better"
+    assert rows.loc["elu", "verdict"] == "equivalent"
+    assert rows.loc["elu", "rope"] == verdicts.ROPE and rows.loc["elu", "smallest_detectable"] > 0
+    assert rows.loc["leaky_relu", "ci_low"] < rows.loc["leaky_relu", "delta"]
+    at = open_app(monkeypatch, tmp_path / "results", "Ablations")
+    assert set(at.dataframe[0].value["verdict"]) == {"baseline", "better", "equivalent"}
+
+
+def test_the_charts_colour_what_the_verdict_says(monkeypatch, tmp_path):
+    """Equivalent blue, undecided grey (the report's figure's colours), in both charts, the
+    region of practical equivalence shaded; the table has the columns that explain them."""
+    given = {"activation-leaky_relu": "equivalent", "activation-elu": "undecided"}
+    folder = write_ablation(tmp_path / "results" / "ablate-cnn", given=given, rounds=3)
+    table = readers.read_ablation(folder, readers.read_json(folder / "config.json"))
+    drawn = [ablations.ablation_chart(table, readers.ablation_folds(table)).to_dict(),
+             ablations.delta_chart(table, 0.005).to_dict()]
+    at = open_app(monkeypatch, tmp_path / "results", "Ablations")
+    shown = [json.loads(c.proto.spec) for c in charts(at)]
+    assert len(shown) == 2
+    for spec in [*drawn, *shown]:
+        scale = next(layer["encoding"]["color"]["scale"] for layer in spec["layer"]
+                     if "color" in layer.get("encoding", {}))
+        colour = dict(zip(scale["domain"], scale["range"], strict=True))
+        assert hue(colour["equivalent"]) == "blue" and hue(colour["undecided"]) == "grey"
+        assert hue(colour["better"]) == "green" and hue(colour["worse"]) == "red"
+    for spec in drawn:
+        rows = {row["label"]: row["verdict"] for data in spec["datasets"].values()
+                for row in data if "label" in row and "verdict" in row}
+        assert rows["leaky_relu"] == "equivalent" and rows["elu"] == "undecided"
+    band = drawn[1]["layer"][0]
+    assert band["mark"]["type"] == "rect" and hue(band["mark"]["color"]) == "blue"
+    assert {row["low"] for data in drawn[1]["datasets"].values() for row in data
+            if "what" in row} == {-0.005}
+    columns = at.dataframe[0].proto.column_order
+    assert {"verdict", "smallest_detectable", "p_equivalence_adjusted", "rope", "rounds"} <= set(
+        columns)
+    caption = texts(at)
+    assert "**equivalent**" in caption and "**undecided**" in caption and "±0.005" in caption
+    assert "up to 3 rounds" in caption and "within noise" not in caption
 
 
 # ------------------------------------------------------------------------- many runs

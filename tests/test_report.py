@@ -8,9 +8,15 @@ import shutil
 
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer
 
-from benchmark import claims, cli, readers, results, selection
-from tests.app_results import add_pilots, app_results  # noqa: F401  (the shared fixture)
+from benchmark import claims, cli, readers, report, results, selection, verdicts
+from tests.app_results import (  # noqa: F401  (the shared fixture)
+    add_pilots,
+    app_results,
+    write_ablation,
+)
 
 # Reads files or drives the app: the same on every backend, so CI runs it once.
 pytestmark = pytest.mark.any_backend
@@ -28,9 +34,9 @@ def reported(app_results, tmp_path_factory):  # noqa: F811
 def claims_table(root) -> pd.DataFrame:
     text = (root / "REPORT.md").read_text()
     section = text.split("## Claims of the study, checked")[1].split("\n## ")[0]
-    rows = [line.strip("|").split("|") for line in section.splitlines()
+    rows = [re.split(r"(?<!\\)\|", line.strip("|")) for line in section.splitlines()
             if line.startswith("| ") and not line.startswith("| claim")]
-    return pd.DataFrame([[c.strip() for c in r] for r in rows],
+    return pd.DataFrame([[c.strip().replace("\\|", "|") for c in r] for r in rows],
                         columns=["claim", "study", "ours", "data", "verdict"])
 
 
@@ -63,12 +69,10 @@ def test_claims_are_judged_only_where_this_data_can_judge_them(reported):
     assert (table["data"].str.contains("not official") | (table["verdict"] == "not run here")).all()
     # The ablations ran the MLP's activation: those claims get a verdict from the paired
     # test; factors nobody ran say so.
-    judged = {"agrees", "contradicts", "within noise",
-              "no difference (identical fold accuracies: the arm trained the same at this budget)",
-              # 141 validation images per fold: the same difference on both folds happens
-              "not tested (the same difference on every fold: no variance to test it with)"}
-    assert table.loc["MLP: ELU beats ReLU", "verdict"] in judged
-    assert table.loc["MLP: ELU beats LeakyReLU", "verdict"] in judged
+    # (141 validation images per fold: the same difference on both folds happens.)
+    judged = {"agrees", "contradicts", "equivalent", "undecided", "no difference", "not tested"}
+    assert claims.verdict_kind(table.loc["MLP: ELU beats ReLU", "verdict"]) in judged
+    assert claims.verdict_kind(table.loc["MLP: ELU beats LeakyReLU", "verdict"]) in judged
     assert table.loc["MLP: Batch norm helps", "verdict"] == "not run here"
     assert table.loc["CNN: Adam beats SGD by far", "verdict"] == "not run here"
 
@@ -163,7 +167,7 @@ def test_a_steplr_arm_that_never_stepped_is_named_beside_its_verdict(tmp_path, e
     verdict = next(c["verdict"] for c in judged if c["claim"] == "CNN: Cosine annealing beats StepLR")
     idle = f"schedule-step did not step: StepLR (step 10) never decays within {epochs} epochs"
     assert (idle in verdict) == (epochs == 4)
-    assert verdict.startswith("within noise")
+    assert verdict.startswith("undecided (could detect |Δ| ≥ ")
 
 
 def write_run(root, run_id, arch, accuracies, n_train, epochs, preset="best", **extra):
@@ -289,3 +293,54 @@ def test_report_on_an_empty_folder_says_it_drew_nothing(capsys, tmp_path):
     (tmp_path / "figures" / "confusions-resnet.png").write_bytes(b"\x89PNG")
     assert cli.main(["report", "--results-dir", str(tmp_path)]) == 0
     assert not list((tmp_path / "figures").glob("*.png"))
+
+
+# ------------------------------------------------------------------------- verdicts
+
+
+def test_the_ablation_figure_colours_by_verdict_and_shades_the_rope(monkeypatch, tmp_path):
+    """Better green, worse red, equivalent blue, undecided grey (readers.VERDICT_COLOURS, the
+    app's too), the ROPE a band around 0, the legend and title saying what the colours mean."""
+    table = pd.DataFrame({
+        "baseline": [True, False, False, False, False], "factor": ["baseline", *"abcd"],
+        "value": ["", "1", "2", "3", "4"], "delta": [0.0, 0.02, -0.02, 0.001, 0.004],
+        "ci_low": [None, 0.01, -0.03, -0.002, -0.004], "ci_high": [None, 0.03, -0.01, 0.003, 0.012],
+        "verdict": ["baseline", "better", "worse", "equivalent", "undecided"]})
+    drawn = {}
+    monkeypatch.setattr(report, "save", lambda fig, root, name: drawn.setdefault("fig", fig))
+    report.ablation_figure(tmp_path, "cnn", "ablate-cnn", table, rope=0.004)
+    ax = drawn["fig"].axes[0]
+    bars = next(c for c in ax.containers if isinstance(c, BarContainer))
+    colours = readers.VERDICT_COLOURS
+    assert [to_hex(bar.get_facecolor()) for bar in bars] == [
+        colours[k] for k in ("better", "worse", "equivalent", "undecided")]
+    band = [p for p in ax.patches if p not in bars.patches]
+    assert len(band) == 1 and band[0].get_x() == -0.004 and band[0].get_width() == 0.008
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [*verdicts.KINDS, "ROPE ±0.004"]
+    assert "equivalent blue" in ax.get_title() and "undecided grey" in ax.get_title()
+
+
+def test_an_ablation_table_states_its_verdicts_rope_and_rounds(tmp_path):
+    """An undecided arm names the smallest difference it could have detected; the section
+    explains the four verdicts with the ROPE used and, for an adaptive run, its cap and the
+    rounds each arm used."""
+    given = {"activation-leaky_relu": "equivalent", "activation-elu": "undecided"}
+    folder = write_ablation(tmp_path / "ablate-cnn", given=given, rounds=3)
+    found = {"id": "ablate-cnn", "path": folder, "notes": {},
+             "config": readers.read_json(folder / "config.json")}
+    text = report.ablation_section(tmp_path, "cnn", found)
+    assert "| undecided (could detect \\|Δ\\| ≥ 0.0073) |" in text  # a cell's | escaped
+    assert "| equivalent (inside ±0.005) |" in text
+    assert "ROPE: ±0.005" in text and "adaptive: up to 3 rounds of 3 folds" in text
+    assert "| rounds |" in text and "**equivalent** when the equivalence test" in text
+    assert "within noise" not in text and "real difference" not in text
+
+
+def test_the_report_explains_the_four_verdicts(reported):
+    """No prose says "within noise" or "real difference" any more; the claims say they take
+    an ablation's verdict, so the claims table and the ablation tables agree."""
+    text = (reported / "REPORT.md").read_text()
+    assert "within noise" not in text and "real difference" not in text
+    assert "takes that ablation's verdict" in text
+    assert "family's other p-values as they are" in text and "TOST" in text

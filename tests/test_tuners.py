@@ -350,7 +350,7 @@ def test_an_arm_started_with_another_configuration_is_refused_not_mixed(tmp_path
 
 @pytest.mark.any_backend
 def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
-    from benchmark import claims, paired, readers
+    from benchmark import claims, paired, verdicts
 
     base = _base(folds=2)
     arms = ablation.plan(base, ["augment"])[:1]
@@ -361,8 +361,9 @@ def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
     folds = pd.Series(table.loc[1, ["fold_1", "fold_2"]].to_numpy(float), index=[1, 2])
     test = paired.compare(folds, folds.copy(), 2)  # what the report's claims use
     assert test["delta"] == 0 and test["p_value"] is None
-    assert readers.verdict(readers.verdict_p(table.loc[1]), 0.0) == readers.NO_VERDICT  # app
-    judged = claims.judge([{"ours": "", "verdict": "", "_test": test}])  # the report's claims
+    assert table.loc[1, "verdict"] == verdicts.NO_TEST  # what the app and the report read
+    judged = claims.judge([{"ours": "", "verdict": "", "_test": test,  # the report's claims
+                            "_family": "twin"}])
     assert judged[0]["verdict"].startswith("no difference")
     shifted = paired.compare(folds + 0.01, folds, 2)  # the same difference on every fold
     assert shifted["delta"] == pytest.approx(0.01) and shifted["p_value"] is None
@@ -460,7 +461,7 @@ def test_ablate_prints_the_adjusted_p_and_its_verdict(capsys, tmp_path, nist_dir
     row = pd.read_csv(tmp_path / "r" / "abl" / "ablations.csv").iloc[1]
     line = next(line for line in out.splitlines() if line.startswith("batch_norm"))
     p = "-" if pd.isna(row["p_adjusted"]) else f"{row['p_adjusted']:.3f}"
-    verdict = readers.verdict(row["p_adjusted"], row["delta"])
+    verdict = readers.verdict_text(row)
     assert f"  p_adjusted {p}  {verdict}  " in line, line
 
 

@@ -1,8 +1,9 @@
 """Ablations: for one ablation (each architecture's main one first, benchmark/selection.py;
 the others with "Show pilot runs" on), each factor's arms
-as fold accuracies, mean and spread, the baseline marked, `delta` and a "real difference /
-within noise" verdict from paired t-tests against the baseline's folds; on the official
-Balanced split, the study's number beside ours."""
+as fold accuracies, mean and spread, the baseline marked, `delta` and its verdict against the
+baseline's folds (better, worse, equivalent or undecided: ablations.csv's, read as written),
+coloured the same in every chart and in the report's figure; on the official Balanced split,
+the study's number beside ours."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import published, readers
+from benchmark import published, readers, verdicts
 from benchmark.app.shared import chart, data_caption, item_picker
 
-VERDICT_COLOURS = dict(zip(readers.VERDICTS, ["#4c78a8", "#9d9d9d", "#2ca02c", "#d62728",
-                                             "#bcbd22"], strict=True))
-P_LABELS = {"p_value": "p (corrected)", "p_adjusted": "p (adjusted)", "p_plain": "p (plain t)"}
+P_LABELS = {"p_value": "p (corrected)", "p_adjusted": "p (adjusted)",
+            "p_equivalence_adjusted": "p equivalence (adjusted)", "p_plain": "p (plain t)"}
 NO_P = "–"  # in a p-value cell: nothing was tested (say why in the column's help)
 
 
@@ -60,6 +60,7 @@ def page(catalog: readers.Catalog) -> None:
     path = readers.folder(catalog.root, study["id"])
     try:
         table = load_ablation(str(path), readers.file_stamp(path / "ablations.csv"))
+        ablation = readers.read_json(path / "config.json")
     except (ValueError, OSError, KeyError, TypeError) as error:
         st.warning(f"Could not read `{study['id']}/ablations.csv`: {error}")
         return
@@ -67,15 +68,8 @@ def page(catalog: readers.Catalog) -> None:
         st.info(f"`{study['id']}` has no finished arm yet (its ablations.csv is not written).")
         return
     data_caption(study)
-    st.caption(f"Each dot is one fold's validation accuracy; the tick and bar are the mean ± std. "
-               f"The verdict is a paired test of the arm's folds against the baseline's on the "
-               f"same folds: the corrected resampled t-test (the folds' training sets overlap, "
-               f"which the plain t-test ignores; its p is shown too), its p-value adjusted for "
-               f"the number of arms (Benjamini-Hochberg). Adjusted p < {readers.ALPHA} is a real "
-               f"difference, anything else is within fold-to-fold noise (no p-value: fewer than "
-               f"two folds, or the very same difference on every fold). The interval is the "
-               f"95% interval of delta from the same corrected variance; the second chart "
-               f"draws it (an interval that crosses zero is no evidence of a difference).")
+    rope, rounds = ablation.get("rope") or verdicts.ROPE, ablation.get("adaptive_rounds")
+    st.caption(caption(rope, rounds))
     folds = readers.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
         rows = numeric_order(table[table["factor"] == factor], "value")
@@ -85,14 +79,26 @@ def page(catalog: readers.Catalog) -> None:
             st.caption(f"{published.STUDY_LABEL}: {note}.")
         chart(ablation_chart(rows, folds[folds["factor"] == factor]))
         if rows["ci_low"].notna().any():
-            chart(delta_chart(rows))
+            chart(delta_chart(rows, rope))
         columns = ["label", "folds", "val_accuracy_mean", "val_accuracy_std", "delta", "interval",
-                   "p_value", "p_adjusted", "p_plain", "verdict", "collapsed", "test_accuracy"]
+                   "verdict", "smallest_detectable", "p_value", "p_adjusted",
+                   "p_equivalence_adjusted", "p_plain", "rope",
+                   *(["rounds"] if rounds else []), "collapsed",
+                   "test_accuracy"]
         config = {"label": "value",
                   "val_accuracy_mean": st.column_config.NumberColumn("CV mean", format="%.4f"),
                   "val_accuracy_std": st.column_config.NumberColumn("CV std", format="%.4f"),
                   "delta": st.column_config.NumberColumn("delta", format="%+.4f"),
                   "interval": "delta's 95% interval",
+                  "verdict": st.column_config.TextColumn("verdict", help=VERDICT_HELP),
+                  "smallest_detectable": st.column_config.NumberColumn(
+                      "could detect |Δ| ≥", format="%.4f", help="The smallest difference this "
+                      "run's difference test would have called, t(1 − α/2) · se before the "
+                      "adjustment: what an undecided arm could not rule out below it"),
+                  "rope": st.column_config.NumberColumn("ROPE ±", format="%.3f"),
+                  "rounds": st.column_config.NumberColumn(
+                      "rounds", format="%d", help="Rounds of folds the arm used before its "
+                      "verdict was decided (adaptive runs only)"),
                   **{column: st.column_config.TextColumn(label, help=f"{NO_P}: the baseline "
                      "itself, or no test (fewer than two folds, or the very same difference on "
                      "every fold)") for column, label in P_LABELS.items()},
@@ -104,10 +110,29 @@ def page(catalog: readers.Catalog) -> None:
         st.dataframe(shown, hide_index=True, column_order=columns, column_config=config)
 
 
+VERDICT_HELP = ("better / worse: the difference test rejects Δ = 0; equivalent: the "
+                "equivalence test puts Δ inside ±ROPE; undecided: neither (see \"could "
+                "detect\"); no test: fewer than two folds, or the very same difference on every "
+                "fold")
+
+
+def caption(rope: float, rounds: int | None) -> str:
+    """What the page's charts and table show, and the four verdicts explained."""
+    return ("Each dot is one fold's validation accuracy; the tick and bar are the mean ± std. "
+            "Each arm's verdict is its ablations.csv's: a paired comparison of the arm's folds "
+            "with the baseline's on the same folds (the plain t-test's p is shown too; it "
+            "ignores that the folds' training sets overlap). The interval is the 95% interval "
+            "of delta from the same corrected variance; the second chart draws it, the region "
+            f"of practical equivalence ±{rope:.3f} shaded. "
+            + readers.verdicts_explained(rope, rounds) + " Colours: better green, worse red, "
+            "equivalent blue, undecided grey, the baseline black.")
+
+
 def verdict_colour(legend: alt.Legend | None) -> alt.Color:
-    """The verdict's colour, the same in both charts."""
-    return alt.Color("verdict:N", scale=alt.Scale(domain=list(VERDICT_COLOURS),
-                                                  range=list(VERDICT_COLOURS.values())),
+    """The verdict's colour, the same in both charts and in the report's figure."""
+    colours = readers.VERDICT_COLOURS
+    return alt.Color("verdict:N", scale=alt.Scale(domain=list(colours),
+                                                  range=list(colours.values())),
                      legend=legend)
 
 
@@ -131,20 +156,27 @@ def ablation_chart(rows: pd.DataFrame, folds: pd.DataFrame) -> alt.LayerChart:
             tooltip=["label", alt.Tooltip("val_accuracy_mean:Q", format=".4f"),
                      alt.Tooltip("delta:Q", format="+.4f"), alt.Tooltip("p_value:Q", format=".3f"),
                      alt.Tooltip("interval:N", title="delta's 95% interval"),
-                     "verdict"]),
+                     alt.Tooltip("verdict_text:N", title="verdict")]),
     ).properties(height=120 + 40 * len(rows))  # the axis and legend included
 
 
-def delta_chart(rows: pd.DataFrame) -> alt.LayerChart:
-    """Each arm's delta against the baseline as a point on its 95% interval, zero marked."""
+def delta_chart(rows: pd.DataFrame, rope: float = verdicts.ROPE) -> alt.LayerChart:
+    """Each arm's delta against the baseline as a point on its 95% interval, coloured by its
+    verdict; zero marked and the region of practical equivalence shaded around it."""
     arms = rows[rows["ci_low"].notna()]
     colour = verdict_colour(None)
     y = alt.Y("label:N", sort=arms["label"].tolist(), title=None)
     base = alt.Chart(arms).encode(y=y, color=colour)
     tooltip = ["label", alt.Tooltip("delta:Q", format="+.4f"),
                alt.Tooltip("interval:N", title="delta's 95% interval"),
-               alt.Tooltip("p_adjusted:Q", title="p (adjusted)", format=".3f"), "verdict"]
+               alt.Tooltip("p_adjusted:Q", title="p (adjusted)", format=".3f"),
+               alt.Tooltip("p_equivalence_adjusted:Q", title="p equivalence (adjusted)",
+                           format=".3f"),
+               alt.Tooltip("verdict_text:N", title="verdict")]
+    band = pd.DataFrame({"low": [-rope], "high": [rope], "what": [f"ROPE ±{rope:.3f}"]})
     return alt.layer(
+        alt.Chart(band).mark_rect(color=readers.VERDICT_COLOURS["equivalent"], opacity=0.12)
+        .encode(x="low:Q", x2="high:Q", tooltip=alt.Tooltip("what:N", title="equivalence")),
         alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 4], color="#666")
         .encode(x="zero:Q"),
         base.mark_rule(size=3).encode(

@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import paired, readers
+from benchmark import paired, readers, verdicts
 from benchmark.app.ablations import NO_P, p_text
 from benchmark.app.shared import (
     chart,
@@ -158,8 +158,9 @@ def default_comparison(runs: pd.DataFrame) -> list[str]:
 
 def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
     """Each chosen run minus the first, fold by fold where both were scored on the same folds:
-    Δ, its 95% interval, the corrected resampled t-test (benchmark/paired.py) and the verdict in
-    the ablation page's words; a run on other folds says so instead."""
+    Δ, its 95% interval, the corrected resampled t-test (benchmark/paired.py) and its verdict
+    (verdicts.decide on that one comparison: the ablation page's four words); a run on other
+    folds says so instead."""
     first = runs.loc[chosen[0]]
     folds = read(first.run_dir, "folds")
     rows = []
@@ -174,14 +175,14 @@ def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
             row.update(delta=test["delta"], p_value=test["p_value"], p_plain=test["p_plain"],
                        folds=test["folds"],
                        interval=readers.interval(test["ci_low"], test["ci_high"]),
-                       verdict=readers.verdict(test["p_value"], test["delta"]))
+                       verdict=verdicts.text(verdicts.decide([test])[0]))
         rows.append(row)
     st.subheader(f"Paired differences from {chosen[0]}")
     st.caption("Each run's validation accuracy minus the first's, fold by fold, where both were "
                "scored on the same folds (same data, training images, seed, folds and repeats): "
                "the mean difference, its 95% interval and the corrected resampled t-test "
-               "(the plain paired t-test's p beside it). Each p-value is one comparison, not "
-               "adjusted for the others.")
+               "(the plain paired t-test's p beside it). "
+               + readers.verdicts_explained(family=None))
     table = pd.DataFrame(rows)
     table[["p_value", "p_plain"]] = table[["p_value", "p_plain"]].map(p_text)
     no_p = (f"{NO_P}: not paired (scored on other folds), or no test (fewer than two paired "

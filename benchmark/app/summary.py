@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from benchmark import claims, readers, selection
+from benchmark import claims, readers, selection, verdicts
 from benchmark.app.shared import load_summary
 
 
@@ -20,9 +20,13 @@ def page(catalog: readers.Catalog, pages: dict[str, st.Page]) -> None:
         column.metric(kind, count)
     st.caption(f"Judged on the main runs and ablations only (pilots, tests and collapsed runs "
                f"are set apart: **Show pilot runs** in the sidebar lists them). Paired claims: "
-               f"the corrected resampled t-test, the p-values adjusted across the claims "
-               f"(Benjamini-Hochberg), adjusted p < {readers.ALPHA}. REPORT.md's claims table "
-               f"has every p-value and run.")
+               f"the corrected resampled t-test and its equivalence test (TOST), adjusted p < "
+               f"{verdicts.ALPHA}; a claim about an arm and its ablation's baseline takes that "
+               f"ablation's verdict (its family: the ablation's arms), so the claims and the "
+               f"Ablations page agree. Better or worse becomes agrees or contradicts; "
+               f"equivalent means practically nil (inside the ROPE, ±{verdicts.ROPE:.3f} unless "
+               f"the ablation set another); undecided names the smallest difference the run "
+               f"could have detected. REPORT.md's claims table has every p-value and run.")
     if not summary.lines.empty:
         st.dataframe(summary.lines, hide_index=True, width="stretch",
                      height=35 * (len(summary.lines) + 1) + 3,  # every line, no inner scroll
