@@ -34,7 +34,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmark import architectures, workers
+from benchmark import architectures, backends, provenance, workers
 from benchmark.arguments import positive
 from benchmark.backends import BACKENDS, installed
 
@@ -127,7 +127,7 @@ def resolve_backends(name: str | None) -> tuple[list[str], list[str]]:
     if name == "all":
         found = [b for b in BACKENDS if installed(b)]
         return found, [b for b in BACKENDS if b not in found]
-    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    backend = name or backends.current()
     if backend not in BACKENDS:
         raise UsageError(f"KERAS_BACKEND={backend!r} is not one of {', '.join(BACKENDS)}")
     if not installed(backend):
@@ -233,7 +233,7 @@ def run(args) -> int:
 def command_line(args) -> str:
     """The bench command that reproduces this invocation, every option spelled out."""
     words = ["emnist-bench", "bench", "--arch", args.arch, "--backend", args.backend or
-             os.environ.get("KERAS_BACKEND") or "tensorflow", "--precision", args.precision,
+             backends.current(), "--precision", args.precision,
              "--batch-size", str(args.batch_size), "--warmup-seconds", f"{args.warmup_seconds:g}"]
     words += ["--steps", str(args.steps)] if args.steps else ["--seconds", f"{args.seconds:g}"]
     return " ".join(words + (["--peer"] if args.peer else []))
@@ -242,9 +242,8 @@ def command_line(args) -> str:
 def to_row(record: dict, base: dict) -> dict:
     """A bench.csv row from a worker's record and the invocation's fields."""
     machine, versions = record.pop("machine", {}), record.pop("versions", {})
-    framework = {"tensorflow": versions.get("tensorflow-cpu") or versions.get("tensorflow"),
-                 "jax": versions.get("jax"), "torch": versions.get("torch"),
-                 PEER: versions.get("torch")}[record["backend"]]
+    backend = "torch" if record["backend"] == PEER else record["backend"]
+    framework = provenance.framework_version(backend, versions)
     row = {**base, **record, "vs_peer": None,
            "keras_version": versions.get("keras") if record["kind"] == "keras" else None,
            "framework_version": framework, **machine}

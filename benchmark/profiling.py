@@ -207,7 +207,8 @@ def run(args: argparse.Namespace) -> int:
     table = table.assign(
         arch=args.arch, precision=args.precision, batch_size=args.batch_size, steps=args.steps,
         data="random uint8 images", keras_version=stamp["versions"].get("keras"),
-        framework_version=table["backend"].map(lambda b: framework_version(b, stamp)),
+        framework_version=table["backend"].map(
+            lambda b: provenance.framework_version(b, stamp["versions"])),
         cpu=stamp["machine"]["cpu"], cores=stamp["machine"]["cores"],
         code_version=stamp["code_version"], created=stamp["created"], command=stamp["command"])
     table = table[COLUMNS].sort_values(["side", "ms_per_step"], ascending=[True, False])
@@ -231,13 +232,6 @@ def run(args: argparse.Namespace) -> int:
 COLUMNS = ["arch", "precision", "side", "backend", "operator", "kind", "group", "ms_per_step",
            "calls_per_step", "wall_ms_per_step", "batch_size", "steps", "data", "keras_version",
            "framework_version", "cpu", "cores", "code_version", "created", "command"]
-
-
-def framework_version(backend: str, stamp: dict) -> str | None:
-    versions = stamp["versions"]
-    if backend == "tensorflow":
-        return versions.get("tensorflow-cpu") or versions.get("tensorflow")
-    return versions.get(backend)
 
 
 def measure(spec: dict) -> dict:

@@ -75,10 +75,8 @@ def test_the_recorded_cpu_name_tells_apart_machines_that_share_a_model_name(
         monkeypatch, cpuinfo, name, bf16):
     """Both machine kinds here call themselves "AMD EPYC"; their vector extensions differ,
     and with them every CPU figure and whether bfloat16 is native."""
-    from benchmark import provenance
-
-    monkeypatch.setattr(provenance, "cpuinfo", lambda: cpuinfo)
-    assert provenance.cpu_model() == name
+    monkeypatch.setattr(devices, "cpuinfo", lambda: cpuinfo)
+    assert devices.cpu_model() == name
     assert devices.cpu_has_bf16() is bf16
 
 
