@@ -170,6 +170,13 @@ def check_writable(root: Path | str) -> None:
                       f"at least {MIN_FREE_MB} MB are needed")
 
 
+def config_record(kind: str, *, digest: str, data: dict, stamp: dict, **fields) -> dict:
+    """A results folder's config.json, the one way every command writes it: the kind of run
+    ("cv", "tune", "ablate", "study"), its own fields, the data it read (Dataset.fingerprint),
+    how it was made (provenance.stamp) and the digest a resume compares (RunConfig.digest)."""
+    return {"kind": kind, **fields, "data": data, **stamp, "digest": digest}
+
+
 class RunStore:
     """Reads and writes one run's folder; a fold is finished once it is in folds.csv."""
 

@@ -129,10 +129,10 @@ def prepare(arm: dict, data: Dataset, root: Path, stamp: dict, stream, source: P
         raise ValueError(f"arm {arm['id']} of {root.parent.name} was started with another "
                          f"configuration; delete {root / arm['id']} to run it again")
     if not store.exists():
-        store.write_config({"kind": "cv", "run": config.to_dict(), "digest": digest,
-                            "data": data.fingerprint, "ablation_factor": arm["factor"],
-                            "ablation_value": str(arm["value"]), **stamp,
-                            "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
+        store.write_config(results.config_record(
+            "cv", digest=digest, data=data.fingerprint, stamp=stamp, run=config.to_dict(),
+            ablation_factor=arm["factor"], ablation_value=str(arm["value"]),
+            final_epochs_rule=cv.FINAL_EPOCHS_RULE))
     return store
 
 
