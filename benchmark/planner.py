@@ -249,7 +249,7 @@ def setup(catalog: readers.Catalog, arch: str, ablation_first: bool = True,
     if n_train is None:
         main = selection.main_runs(catalog)
         sizes = main["n_train"].dropna() if not main.empty else pd.Series(dtype=float)
-        from benchmark.bench import EPOCH_IMAGES  # the official training split
+        from benchmark.bench_worker import EPOCH_IMAGES  # the official training split
 
         n_train = int(sizes.max()) if not sizes.empty else EPOCH_IMAGES
     if epochs is None:

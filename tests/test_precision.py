@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from benchmark import bench, cv, devices, precision, presets
+from benchmark import bench_worker, cv, devices, precision, presets
 from benchmark.devices import Device
 from benchmark.models import block_max_pooling, fused_batch_norm
 
@@ -117,11 +117,11 @@ def test_timing_waits_for_a_gpu_and_reads_its_peak_memory(monkeypatch):
     assert synced == []  # a CPU step is done when it returns
     torch_peer.synchronize(torch.device("cuda"))
     assert len(synced) == 1
-    assert bench.device_peak_mb("torch") is None  # no GPU here: no device figure
+    assert bench_worker.device_peak_mb("torch") is None  # no GPU here: no device figure
     monkeypatch.setattr(devices, "current", lambda backend: H200)
     monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a: 3 * 2**20)
-    assert bench.device_peak_mb("torch") == 3.0
-    bench.wait_for_device("torch", None)
+    assert bench_worker.device_peak_mb("torch") == 3.0
+    bench_worker.wait_for_device("torch", None)
     assert len(synced) == 2
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert torch_peer.device().type == "cuda"  # the peer trains where Keras does
