@@ -27,6 +27,7 @@ from benchmark import (
     paired,
     published,
     readers,
+    results,
     selection,
     verdicts,
 )
@@ -133,10 +134,7 @@ def judge(claims: list[dict]) -> list[dict]:
 
 
 def fold_accuracies(run_dir: Path) -> pd.Series:
-    folds = readers.read_csv(Path(run_dir) / "folds.csv")
-    if folds.empty:
-        return pd.Series(dtype=float)
-    return folds.set_index("fold")["val_accuracy"].sort_index()
+    return results.fold_series(readers.read_csv(Path(run_dir) / "folds.csv"))
 
 
 def arm_folds(ablation: dict, arm: str) -> pd.Series | None:

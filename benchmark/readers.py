@@ -263,37 +263,6 @@ def arm_collapsed(ablate_dir: Path, arm: str) -> str:
 # ------------------------------------------------------------------------- one run's tables
 
 
-def recorded_seconds(run_dir: Path) -> float:
-    """The training seconds a run (and an ablation's arms) recorded: every finished fold in
-    folds.csv and the final fit in test.json. Work lost to a kill mid-fold is not in them, and
-    an arm copied from another run (`copied_from`: a study's baseline) was not trained here."""
-    total = 0.0
-    for folder in [Path(run_dir), *sorted(Path(run_dir).glob("arms/*"))]:
-        config = folder / "config.json"
-        if folder != Path(run_dir) and config.exists() and read_json(config).get("copied_from"):
-            continue
-        folds = folder / "folds.csv"
-        if folds.exists():
-            table = read_csv(folds)
-            if "seconds" in table:
-                total += float(table["seconds"].sum())
-        test = folder / "test.json"
-        if test.exists():
-            total += float(read_json(test).get("seconds") or 0.0)
-    return total
-
-
-def parts_seconds(root: Path, run_ids) -> list[float]:
-    """recorded_seconds of each study part's run (results/<run_id>), a run shared by two
-    parts (the ResNet's presets) counted for the first; 0 for a part without a run."""
-    seen, seconds = set(), []
-    for run_id in run_ids:
-        fresh = isinstance(run_id, str) and run_id and run_id not in seen
-        seconds.append(recorded_seconds(Path(root) / run_id) if fresh else 0.0)
-        seen.add(run_id)
-    return seconds
-
-
 def read_csv(path: Path, **kwargs) -> pd.DataFrame:
     """A CSV, or an empty frame when it is missing or empty (not written yet)."""
     try:

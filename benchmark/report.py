@@ -58,7 +58,7 @@ def studies(root: Path) -> pd.DataFrame:
         budget = config.get("budget") or {}
         # From the parts' runs, so a study run across invocations (or by an older version,
         # whose study.csv counted only the last invocation's wall time) reads the same.
-        table["seconds"] = readers.parts_seconds(root, table["run_id"])
+        table["seconds"] = results.parts_seconds(root, table["run_id"])
         table.insert(0, "study", path.parent.name)
         table.insert(1, "arch", config.get("arch"))
         table.insert(2, "backend", config.get("backend"))

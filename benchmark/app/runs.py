@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import paired, readers, verdicts
+from benchmark import paired, readers, results, verdicts
 from benchmark.app.ablations import NO_P, p_text
 from benchmark.app.shared import (
     chart,
@@ -170,8 +170,8 @@ def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
                "folds": 0, "verdict": "not paired: scored on other folds"}
         other = read(run.run_dir, "folds")
         if readers.same_folds(first, run) and not folds.empty and not other.empty:
-            test = paired.compare(other.set_index("fold")["val_accuracy"],
-                                  folds.set_index("fold")["val_accuracy"], int(first["folds"]))
+            test = paired.compare(results.fold_series(other), results.fold_series(folds),
+                                  int(first["folds"]))
             row.update(delta=test["delta"], p_value=test["p_value"], p_plain=test["p_plain"],
                        folds=test["folds"],
                        interval=readers.interval(test["ci_low"], test["ci_high"]),
