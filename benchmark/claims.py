@@ -30,6 +30,7 @@ from benchmark import (
     results,
     selection,
     verdicts,
+    views,
 )
 
 fmt = readers.fmt
@@ -433,7 +434,7 @@ def training_speed(catalog: readers.Catalog, arch: str) -> str:
     bench = readers.read_csv(Path(catalog.root) / "bench.csv")
     if bench.empty or not {"arch", "backend", "images_per_second"} <= set(bench.columns):
         return ""
-    latest = readers.latest_bench(bench)
+    latest = views.latest_bench(bench)
     mine = latest[(latest["arch"] == arch) & latest["backend"].isin(backends.BACKENDS)
                   & (latest["images_per_second"] > 0)]
     if mine.empty:

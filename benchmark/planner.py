@@ -45,6 +45,7 @@ from benchmark import (
     readers,
     selection,
     verdicts,
+    views,
 )
 
 # K: from 3 (K = 2 trains on half the images, too far from the runs s_d was measured on) to 10.
@@ -178,7 +179,7 @@ def bench_speed(bench: pd.DataFrame, arch: str, gpu: bool) -> tuple[float, str] 
     if bench.empty or not {"arch", "backend", "images_per_second"} <= set(bench.columns):
         return None
     on_gpu = gpu_rows(bench)
-    latest = readers.latest_bench(bench[on_gpu if gpu else ~on_gpu])
+    latest = views.latest_bench(bench[on_gpu if gpu else ~on_gpu])
     mine = latest[(latest["arch"] == arch) & latest["backend"].isin(backends.BACKENDS)
                   & (latest["images_per_second"] > 0)]
     if mine.empty:

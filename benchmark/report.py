@@ -37,6 +37,7 @@ from benchmark import (  # noqa: E402
     results,
     selection,
     verdicts,
+    views,
 )
 
 FIGURES = readers.FIGURES  # results/figures/
@@ -106,13 +107,13 @@ def presets_figure(root: Path, table: pd.DataFrame) -> str | None:
 def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame,
                     rope: float = verdicts.ROPE) -> str | None:
     """Each arm's Δ against the baseline on its 95% interval, coloured by its verdict (the
-    table's: readers.VERDICT_COLOURS), the region of practical equivalence shaded around 0."""
+    table's: verdicts.VERDICT_COLOURS), the region of practical equivalence shaded around 0."""
     arms = table[~table["baseline"]].dropna(subset=["delta"])
     if arms.empty:
         return None
     spread = np.nan_to_num(np.vstack([arms["delta"] - arms["ci_low"],
                                       arms["ci_high"] - arms["delta"]]))
-    colours = readers.VERDICT_COLOURS
+    colours = verdicts.VERDICT_COLOURS
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(arms) + 1.6))
     band = ax.axvspan(-rope, rope, color=colours["equivalent"], alpha=0.12, linewidth=0)
     y = np.arange(len(arms))
@@ -288,7 +289,7 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
                          for _, r in table.iterrows()],
         **{name: table[column].map(lambda v: fmt(v, ".3f")) for name, column in p.items()},
         **({"rounds": table["rounds"].map(lambda v: fmt(v, ".0f"))} if rounds else {}),
-        "verdict": [readers.verdict_text(r) for _, r in table.iterrows()],
+        "verdict": [verdicts.verdict_text(r) for _, r in table.iterrows()],
         "test accuracy": table["test_accuracy"].map(fmt)})
     figure = ablation_figure(root, arch, ablation["id"], table, rope)
     data = readers.data_label(config.get("data") or {})
@@ -297,7 +298,7 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
             "one factor of the baseline; every arm is trained on the same folds as the "
             "baseline, so `delta` is paired fold by fold ("
             f"{table['test'].iloc[0] if 'test' in table else config.get('test')}). "
-            f"ROPE: ±{rope:.3f}. {readers.verdicts_explained(rope, rounds)}\n\n"
+            f"ROPE: ±{rope:.3f}. {verdicts.verdicts_explained(rope, rounds)}\n\n"
             + markdown(shown) + image(figure, f"{arch} ablation"))
 
 
@@ -341,7 +342,7 @@ def confusions_section(root: Path, catalog: readers.Catalog) -> str:
         if rep is None:
             continue
         run_dir = Path(rep["run_dir"])
-        pairs = readers.confused_pairs(readers.read_confusion(run_dir), top=8)
+        pairs = views.confused_pairs(readers.read_confusion(run_dir), top=8)
         figure = confusion_figure(root, arch, run_dir, pairs)
         parts.append(f"### {label(arch)} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
                      + markdown(pairs) + image(figure, f"{arch} confusions"))
@@ -349,7 +350,7 @@ def confusions_section(root: Path, catalog: readers.Catalog) -> str:
 
 
 def parity_section(root: Path, runs: pd.DataFrame) -> str:
-    groups = readers.backend_groups(runs) if not runs.empty else runs
+    groups = views.backend_groups(runs) if not runs.empty else runs
     if groups.empty:
         return "### Backend parity\n\n_No configuration has run on more than one backend yet._\n"
     shown = runs_table(groups).assign(**{"configuration digest": groups["digest"].to_numpy()})
@@ -361,7 +362,7 @@ def parity_section(root: Path, runs: pd.DataFrame) -> str:
 
 
 def precision_section(runs: pd.DataFrame) -> str:
-    groups = readers.precision_groups(runs) if not runs.empty else runs
+    groups = views.precision_groups(runs) if not runs.empty else runs
     if groups.empty:
         return ""
     shown = runs_table(groups).assign(precision=groups["precision"].to_numpy(),
@@ -388,7 +389,7 @@ def bench_section(root: Path) -> str:
     bench = readers.read_csv(root / "bench.csv")
     if bench.empty:
         return ""
-    latest = readers.latest_bench(bench)
+    latest = views.latest_bench(bench)
     shown = latest[["arch", "precision", "backend", "batch_size", "images_per_second",
                     "vs_peer", "peak_memory_mb", "other_cpu", "code_version"]].copy()
     shown["images_per_second"] = shown["images_per_second"].map(lambda v: fmt(v, ",.0f"))
@@ -406,7 +407,7 @@ def bench_section(root: Path) -> str:
 
 
 def profile_section(root: Path) -> str:
-    groups = readers.profile_groups(root)
+    groups = views.profile_groups(root)
     if groups.empty:
         return ""
     shown = groups.assign(
@@ -446,7 +447,7 @@ def claims_explained() -> str:
             "*better* or *worse* becomes *agrees* or *contradicts* (the sign as claimed or "
             "not); *equivalent* stays *equivalent* (a claim that one is no better *agrees*); "
             "*undecided* names the smallest difference the run could have detected.\n\n"
-            + readers.verdicts_explained(family="the comparisons of one family"))
+            + verdicts.verdicts_explained(family="the comparisons of one family"))
 
 
 def summary_section(summary: claims.Summary) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from benchmark import claims, readers, selection
+from benchmark import claims, commands, readers, selection
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,7 +161,7 @@ def _check_page(server, browser, name, screenshot, backends_hint=True, expected=
         if expected == "image":
             assert page.locator(IMAGE).count() >= 1
         if name == "Backends" and backends_hint:
-            assert readers.BENCH_COMMAND in page.inner_text("body")
+            assert commands.BENCH_COMMAND in page.inner_text("body")
     finally:
         page.close()
 

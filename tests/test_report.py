@@ -11,7 +11,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 
-from benchmark import claims, cli, readers, report, results, selection, verdicts
+from benchmark import claims, cli, readers, report, results, selection, verdicts, views
 from tests.app_results import (  # noqa: F401  (the shared fixture)
     add_pilots,
     app_results,
@@ -87,7 +87,7 @@ def test_report_without_a_results_folder_is_one_line(capsys, tmp_path):
 def test_precision_parity_pairs_runs_that_differ_only_in_precision():
     runs = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "setup": ["s1", "s1", "s2", "s2"],
                          "precision": ["float32", "mixed_bfloat16", "float32", "float32"]})
-    assert readers.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
+    assert views.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
 
 
 def write_profile(root, arch, precision, rows):
@@ -110,7 +110,7 @@ def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
         ("keras (tensorflow)", "Conv2D", "convolution", 20.0, 90.0),
         ("keras (tensorflow)", "conv_1/Mul", "elementwise and casts", 15.0, 90.0),
         ("keras (tensorflow)", "conv_2/Mul", "elementwise and casts", 25.0, 90.0)])
-    groups = readers.profile_groups(tmp_path).set_index(["side", "group"])
+    groups = views.profile_groups(tmp_path).set_index(["side", "group"])
     assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "ms_per_step"] == 40.0
     assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "share"] == pytest.approx(
         40 / 60)
@@ -121,7 +121,7 @@ def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
     assert "| cnn | mixed_bfloat16 | elementwise and casts | 67% | 25% |" in section
     assert "(figures/profiles.png)" in section
     assert (tmp_path / "figures" / "profiles.png").read_bytes()[:4] == b"\x89PNG"
-    assert readers.profile_groups(tmp_path / "nothing-here").empty
+    assert views.profile_groups(tmp_path / "nothing-here").empty
 
 
 def test_the_throughput_table_names_the_machine_of_each_row_when_they_differ(tmp_path):
@@ -299,7 +299,7 @@ def test_report_on_an_empty_folder_says_it_drew_nothing(capsys, tmp_path):
 
 
 def test_the_ablation_figure_colours_by_verdict_and_shades_the_rope(monkeypatch, tmp_path):
-    """Better green, worse red, equivalent blue, undecided grey (readers.VERDICT_COLOURS, the
+    """Better green, worse red, equivalent blue, undecided grey (verdicts.VERDICT_COLOURS, the
     app's too), the ROPE a band around 0, the legend and title saying what the colours mean."""
     table = pd.DataFrame({
         "baseline": [True, False, False, False, False], "factor": ["baseline", *"abcd"],
@@ -311,7 +311,7 @@ def test_the_ablation_figure_colours_by_verdict_and_shades_the_rope(monkeypatch,
     report.ablation_figure(tmp_path, "cnn", "ablate-cnn", table, rope=0.004)
     ax = drawn["fig"].axes[0]
     bars = next(c for c in ax.containers if isinstance(c, BarContainer))
-    colours = readers.VERDICT_COLOURS
+    colours = verdicts.VERDICT_COLOURS
     assert [to_hex(bar.get_facecolor()) for bar in bars] == [
         colours[k] for k in ("better", "worse", "equivalent", "undecided")]
     band = [p for p in ax.patches if p not in bars.patches]
