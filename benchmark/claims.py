@@ -333,6 +333,14 @@ def check(catalog: readers.Catalog) -> list[dict]:
                   for claim in found])
 
 
+def changed(judged: list[dict]) -> list[dict]:
+    """The claims whose verdict the corrected, adjusted test changed from the plain t-test's:
+    the claim, the plain test's verdict, the verdict now and why."""
+    return [{"claim": c["claim"], "plain paired t-test": c["_plain_verdict"],
+             "now": c["verdict"], "why": c["_why"]}
+            for c in judged if "_plain_verdict" in c and c["_plain_verdict"] != c["_judged"]]
+
+
 # ------------------------------------------------------------------------- the summary
 
 
