@@ -16,6 +16,7 @@ from matplotlib.colors import to_rgb
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
+import app
 from benchmark import claims, commands, published, readers, selection, verdicts, views
 from benchmark.app import ablations, backends, shared
 from tests.app_results import (  # noqa: F401  (the shared fixture)
@@ -30,8 +31,7 @@ pytestmark = pytest.mark.any_backend
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 KINDS = (*verdicts.KINDS, verdicts.NO_TEST)  # a paired comparison's verdicts
-PAGES = ["Summary", "Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning",
-         "Backends"]
+PAGES = list(app.PAGES)  # the sidebar's titles, in order
 
 
 def open_app(monkeypatch, results: Path, page: str | None = None,
