@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmark import published, results, verdicts
+from benchmark import factors, published, results, verdicts
 
 FIGURES = results.FIGURES  # results/figures/: the report's PNGs, not a run
 # ablations.csv's numbers (results/README.md), the fold_k columns aside.
@@ -324,37 +323,6 @@ def read_trials(search_dir: Path) -> pd.DataFrame:
 # ------------------------------------------------------------------------- an ablation's table
 
 
-def normalise(value) -> str:
-    """A factor value as text that compares equal however the CSV typed it ("0.0" == "0")."""
-    text = str(value).strip()
-    if text.lower() in ("true", "false"):
-        return text.lower()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return f"{number:g}" if math.isfinite(number) else text
-
-
-def baseline_value(factor: str, arch: str, settings: dict) -> str | None:
-    """The baseline's value of a factor, read back from its stored settings (the builder's
-    keyword arguments and training values that tuners/spaces.py turns each factor into)."""
-    if factor == "regularization":
-        return "l1" if settings.get("l1") else ("l2" if settings.get("l2") else "none")
-    if factor == "dropout":
-        rate = settings.get("dropout")
-        if arch == "cnn":
-            return normalise(rate)
-        rates = rate if isinstance(rate, list) else [rate or 0]
-        return "true" if any(r for r in rates) else "false"
-    joined = {"channels": "filters", "kernels_2_layers": "kernels", "kernels_3_layers": "kernels",
-              "blocks": "blocks"}
-    if factor in joined:
-        value = settings.get(joined[factor])
-        return ",".join(str(v) for v in value) if isinstance(value, list) else None
-    return normalise(settings[factor]) if factor in settings else None
-
-
 def same_folds(a, b) -> bool:
     """Two runs (runs-table rows) scored on the very same folds: the same data, training
     images, seed, folds and repeats, so their fold scores pair up for a paired test."""
@@ -451,9 +419,10 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
                  if (Path(ablate_dir) / "arms" / str(arm) / "config.json").exists()}
     rows = []
     for factor in [f for f in dict.fromkeys(table.loc[~table["baseline"], "factor"])]:
-        named = baseline_value(factor, arch, settings)
+        values = {factors.normalise(v) for v in table.loc[table["factor"] == factor, "value"]}
+        named = factors.value(factor, settings, switch=values <= {"true", "false"})
         for _, row in pd.concat([baseline, table[table["factor"] == factor]]).iterrows():
-            value = named if row["baseline"] else normalise(row["value"])
+            value = named if row["baseline"] else factors.normalise(row["value"])
             rows.append({**row.to_dict(), "factor": factor, "value": value or "baseline",
                          "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
                          "verdict": verdicts.BASELINE if row["baseline"] else row["verdict"],

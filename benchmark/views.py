@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import readers, results
+from benchmark import factors, readers, results
 
 
 def fold_curves(epochs: pd.DataFrame, run_id: str) -> pd.DataFrame:
@@ -75,12 +75,12 @@ def parallel_coordinates(trials: pd.DataFrame, space: dict) -> pd.DataFrame:
     axes = [name for name in space if name in done.columns]
     for _, trial in done.iterrows():
         for name in axes:
-            values = [readers.normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
+            values = [factors.normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
                       for v in space[name].get("values", [])]
             value = trial[name]
             if value is None or value != value:  # inactive under this trial's choices
                 continue
-            text = readers.normalise(value)
+            text = factors.normalise(value)
             position = values.index(text) / max(len(values) - 1, 1) if text in values else 0.5
             rows.append({"trial": trial["trial_id"], "axis": name, "position": position,
                          "value": text, "score": trial["score"]})
@@ -95,7 +95,7 @@ def parallel_ticks(space: dict, axes: list[str]) -> pd.DataFrame:
     """Every value of each hyperparameter axis at its parallel-coordinates position."""
     rows = []
     for name in axes:
-        values = [readers.normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
+        values = [factors.normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
                   for v in (space.get(name) or {}).get("values", [])]
         for i, value in enumerate(values):
             rows.append({"axis": name, "position": i / max(len(values) - 1, 1), "value": value})

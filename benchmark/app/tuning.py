@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import readers, views
+from benchmark import factors, readers, views
 from benchmark.app.shared import chart, item_picker, read
 
 
@@ -50,7 +50,7 @@ def page(catalog: readers.Catalog) -> None:
     st.subheader("Score against each hyperparameter")
     long = done.melt(id_vars=["trial_id", "score"], value_vars=names, var_name="hyperparameter",
                      value_name="value").dropna(subset=["value"])
-    long["value"] = long["value"].map(readers.normalise)
+    long["value"] = long["value"].map(factors.normalise)
     # Each axis in numeric order where all its values are numbers (32, 64, 128, not the text
     # order 128, 32, 64), else in text order.
     numbers = pd.to_numeric(long["value"], errors="coerce")
