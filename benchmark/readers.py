@@ -23,7 +23,6 @@ import pandas as pd
 
 from benchmark import factors, published, results, verdicts
 
-FIGURES = results.FIGURES  # results/figures/: the report's PNGs, not a run
 # ablations.csv's numbers (results/README.md), the fold_k columns aside.
 NUMBER_COLUMNS = ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta", "ci_low",
                   "ci_high", "p_value", "p_plain", "p_adjusted", "p_equivalence",
