@@ -444,7 +444,7 @@ def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
 
 @pytest.mark.any_backend
 def test_ablate_prints_the_adjusted_p_and_its_verdict(capsys, tmp_path, nist_dir):
-    from benchmark import readers
+    from benchmark import verdicts
 
     code, out, err = run_cli(capsys, "ablate", "--arch", "mlp", "--factors", "batch_norm",
                              "--folds", "3", "--epochs", "1", "--data-dir", str(nist_dir),
@@ -453,7 +453,7 @@ def test_ablate_prints_the_adjusted_p_and_its_verdict(capsys, tmp_path, nist_dir
     row = pd.read_csv(tmp_path / "r" / "abl" / "ablations.csv").iloc[1]
     line = next(line for line in out.splitlines() if line.startswith("batch_norm"))
     p = "-" if pd.isna(row["p_adjusted"]) else f"{row['p_adjusted']:.3f}"
-    verdict = readers.verdict_text(row)
+    verdict = verdicts.verdict_text(row)
     assert f"  p_adjusted {p}  {verdict}  " in line, line
 
 

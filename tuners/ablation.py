@@ -186,10 +186,7 @@ def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream
 
 def fold_scores(store: results.RunStore) -> pd.Series:
     """An arm's validation accuracy per fold number (empty before its first fold)."""
-    table = store.read_table("folds.csv") if store.exists() else pd.DataFrame()
-    if table.empty:
-        return pd.Series(dtype=float)
-    return table.set_index("fold")["val_accuracy"].sort_index()
+    return results.fold_series(store.read_table("folds.csv") if store.exists() else pd.DataFrame())
 
 
 def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,

@@ -20,7 +20,7 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from benchmark import architectures
+from benchmark import architectures, factors
 from benchmark.config import ACTIVATIONS, OPTIMIZERS
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def _regularization(kind: str) -> dict:
-    return {"l1": L1_FACTOR if kind == "l1" else 0.0, "l2": L2_FACTOR if kind == "l2" else 0.0}
+    return factors.penalties(kind, {"l1": L1_FACTOR, "l2": L2_FACTOR})
 
 
 def mlp_space(hp: keras_tuner.HyperParameters) -> dict:
