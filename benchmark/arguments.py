@@ -1,6 +1,6 @@
 """What every command's parser shares: a usage error of one line, and the number checks.
 
-A leaf module: the commands (benchmark.runs, bench, bench_data, profiling) raise UsageError,
+A leaf module: the commands (benchmark.commands, bench, bench_data, profiling) raise UsageError,
 and benchmark.cli prints it as `emnist-bench: error: ...` with exit code 2.
 """
 

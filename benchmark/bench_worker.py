@@ -118,9 +118,9 @@ def forward_flops(model) -> int:
 def best_model(arch: str, precision: str, batch_size: int, seed: int):
     """The architecture's best preset, compiled, at this precision (Keras already imported):
     what every `cv` fold builds (cv.new_model)."""
-    from benchmark import cv, presets
+    from benchmark import cv, overrides
 
-    return cv.new_model(presets.resolve(arch, PRESET, batch_size=batch_size,
+    return cv.new_model(overrides.resolve(arch, PRESET, batch_size=batch_size,
                                         precision=precision), seed)
 
 

@@ -17,7 +17,7 @@ from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 import app
-from benchmark import claims, commands, published, readers, selection, verdicts, views
+from benchmark import claims, published, readers, selection, suggestions, verdicts, views
 from benchmark.app import ablations, backends, shared
 from tests.app_results import (  # noqa: F401  (the shared fixture)
     add_pilots,
@@ -80,7 +80,7 @@ def test_every_page_draws_what_the_suite_wrote(monkeypatch, app_results, page): 
         assert all("→" in c for c in images[0].captions if c)
     elif page == "Backends":
         # One backend in the fixture: the bench results are missing and the command is named.
-        assert commands.BENCH_COMMAND in texts(at)
+        assert suggestions.BENCH_COMMAND in texts(at)
         assert at.dataframe
     elif page == "Summary":
         assert at.dataframe and "claims checked" in texts(at)
@@ -264,7 +264,7 @@ def test_opens_on_the_committed_results(monkeypatch):
         at = open_app(monkeypatch, REPO / "results", "Backends")
         assert charts(at)
         # Without bench.csv the page says how to make one; with it, it shows its figures.
-        assert (commands.BENCH_COMMAND in texts(at)) != (REPO / "results" / "bench.csv").exists()
+        assert (suggestions.BENCH_COMMAND in texts(at)) != (REPO / "results" / "bench.csv").exists()
 
 
 # ------------------------------------------------------------------------- nothing, or broken
@@ -278,7 +278,7 @@ def test_no_results_says_so_and_names_a_command(monkeypatch, tmp_path, make):
     for page in PAGES:
         at = open_app(monkeypatch, folder, page)
         message = texts(at)
-        assert "No results" in message and commands.FIRST_COMMAND in message
+        assert "No results" in message and suggestions.FIRST_COMMAND in message
 
 
 @pytest.fixture
@@ -363,7 +363,7 @@ def test_backends_shows_the_latest_bench_measurements(monkeypatch, tmp_path, app
             rows.append(row)
         bench.append_rows(folder / "bench.csv", rows)  # the writer `emnist-bench bench` uses
     at = open_app(monkeypatch, folder, "Backends")
-    assert commands.BENCH_COMMAND not in texts(at)
+    assert suggestions.BENCH_COMMAND not in texts(at)
     assert charts(at)
     shown = at.dataframe[0].value
     assert len(shown) == 3 and shown["images_per_second"].min() == 1800.0  # the later run

@@ -8,7 +8,7 @@ import keras
 import pandas as pd
 import pytest
 
-from benchmark import architectures, bench, bench_worker, cli, config, data, models, presets
+from benchmark import architectures, bench, bench_worker, cli, config, data, models, overrides
 from benchmark.backends import BACKENDS
 
 BACKEND = keras.backend.backend()
@@ -25,14 +25,14 @@ def run_bench(capsys, *argv):
 def test_peer_matches_the_keras_model(arch):
     """Same parameter count (BN running statistics counted as Keras counts them) and FLOPs."""
     torch_peer = pytest.importorskip("benchmark.torch_peer")
-    model = models.build(arch, **presets.resolve(arch, "best").model)
+    model = models.build(arch, **overrides.resolve(arch, "best").model)
     peer = torch_peer.build(arch)
     assert torch_peer.param_count(peer) == model.count_params()
     assert torch_peer.forward_flops(peer) == bench_worker.forward_flops(model)
 
 
 def test_forward_flops_of_the_mlp_by_hand():
-    model = models.build("mlp", **presets.resolve("mlp", "best").model)
+    model = models.build("mlp", **overrides.resolve("mlp", "best").model)
     assert bench_worker.forward_flops(model) == 2 * (784 * 128 + 128 * 128 * 2 + 128 * 47)
 
 

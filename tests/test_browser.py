@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import app
-from benchmark import claims, commands, readers, selection
+from benchmark import claims, readers, selection, suggestions
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,7 +163,7 @@ def _check_page(server, browser, name, screenshot, backends_hint=True, expected=
         if expected == "image":
             assert page.locator(IMAGE).count() >= 1
         if name == "Backends" and backends_hint:
-            assert commands.BENCH_COMMAND in page.inner_text("body")
+            assert suggestions.BENCH_COMMAND in page.inner_text("body")
     finally:
         page.close()
 

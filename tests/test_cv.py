@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cv, presets, results, training
+from benchmark import cv, overrides, results, training
 from benchmark.config import RunConfig, TrainConfig
 
 FOLDS = 3
 
 
-def small_config(**overrides):
-    sets = {"units": "16", **overrides}
-    return presets.resolve("mlp", "best", sets, folds=FOLDS, seed=3, epochs=2)
+def small_config(**changed):
+    sets = {"units": "16", **changed}
+    return overrides.resolve("mlp", "best", sets, folds=FOLDS, seed=3, epochs=2)
 
 
 def test_run_writes_every_table(nist_dataset, tmp_path):
@@ -156,7 +156,7 @@ def test_optimizers_and_augmentation_train(nist_dataset, optimizer):
 def test_mixed_bfloat16_trains_in_bf16_with_float32_probabilities(nist_dataset):
     import keras
 
-    config = presets.resolve("cnn", "best", {"filters": "4,8,8", "dense_units": "8"}, folds=FOLDS,
+    config = overrides.resolve("cnn", "best", {"filters": "4,8,8", "dense_units": "8"}, folds=FOLDS,
                              seed=3, epochs=1, precision="mixed_bfloat16")
     model = cv.new_model(config, 0)
     assert model.get_layer("logits").compute_dtype == "bfloat16"
@@ -213,13 +213,13 @@ def test_presets_start_as_the_study_did_and_keras_init_is_one_setting_away():
 
     for arch in architectures.names():
         for preset in architectures.get(arch).presets:
-            assert presets.resolve(arch, preset).model["init"] == "torch"
-    keras_init = presets.resolve("mlp", "best", {"init": "keras"}, folds=5, seed=0)
+            assert overrides.resolve(arch, preset).model["init"] == "torch"
+    keras_init = overrides.resolve("mlp", "best", {"init": "keras"}, folds=5, seed=0)
     values = keras_init.to_dict()
     del values["model"]["init"]  # a run stored before `init` existed
     older = RunConfig(**{**values, "training": keras_init.training})
     assert keras_init.digest() == older.digest()
-    assert presets.resolve("mlp", "best", folds=5, seed=0).digest() != keras_init.digest()
+    assert overrides.resolve("mlp", "best", folds=5, seed=0).digest() != keras_init.digest()
 
 
 def test_store_refuses_paths_outside_results(tmp_path):

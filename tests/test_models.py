@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from benchmark import architectures, models, presets, published
+from benchmark import architectures, models, overrides, published
 
 NUM_CLASSES = 47
 BATCH = 8
@@ -322,10 +322,10 @@ def test_keywords_come_from_the_source_or_are_left_for_later(monkeypatch):
     assert architectures.keywords("made") is None  # only importing the module would tell
     assert architectures.keywords("gone") is None
     with pytest.raises(ValueError, match="--set colour: no such setting for tiny"):
-        presets.check("tiny", "baseline", ["colour"])
-    presets.check("made", "baseline", ["colour"])  # left for resolve, once the builder is loaded
+        overrides.check("tiny", "baseline", ["colour"])
+    overrides.check("made", "baseline", ["colour"])  # left for resolve, once the builder is loaded
     with pytest.raises(ValueError, match="--set colour: no such setting for made"):
-        presets.check("made", "baseline", ["colour"], keywords=list(models.defaults("made")))
+        overrides.check("made", "baseline", ["colour"], keywords=list(models.defaults("made")))
 
 
 def test_duplicate_registration(monkeypatch):

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from benchmark import bench_worker, cv, devices, precision, presets
+from benchmark import bench_worker, cv, devices, overrides, precision
 from benchmark.devices import Device
 from benchmark.models import block_max_pooling, fused_batch_norm
 
@@ -81,7 +81,7 @@ def test_the_recorded_cpu_name_tells_apart_machines_that_share_a_model_name(
 
 
 def test_mixed_float16_scales_the_loss():
-    config = presets.resolve("mlp", "best", {"units": "8"}, precision="mixed_float16")
+    config = overrides.resolve("mlp", "best", {"units": "8"}, precision="mixed_float16")
     model = cv.new_model(config, 0)
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     x = np.zeros((8, 28, 28), "uint8")

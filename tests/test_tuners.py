@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cv, models, presets, results, training
+from benchmark import ablation, cv, models, overrides, results, training
 from tests.conftest import run_cli
-from tuners import ablation, search, spaces
+from tuners import search, spaces
 from tuners.hypermodels import EmnistHyperModel
 
 ARCHS = ["mlp", "cnn", "resnet"]
@@ -92,7 +92,7 @@ def test_space_names_come_from_the_source_or_are_left_for_later(monkeypatch):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_default_hyperparameters_build_the_baseline(arch):
-    base = presets.resolve(arch, "baseline")
+    base = overrides.resolve(arch, "baseline")
     config = EmnistHyperModel(base).config(keras_tuner.HyperParameters())
     assert config.model == base.model
     assert config.training == base.training
@@ -151,7 +151,7 @@ def test_alternatives_cover_every_other_value_once():
 def test_every_ablation_arm_resolves_to_a_buildable_configuration(arch):
     """The whole-space ablation that `study` runs: every arm's settings resolve (a parent
     choice that activates a conditional hyperparameter gives it its default)."""
-    arms = ablation.plan(presets.resolve(arch, "baseline"))
+    arms = ablation.plan(overrides.resolve(arch, "baseline"))
     assert len(arms) == 1 + len(spaces.alternatives(arch))
     by_id = {arm["id"]: arm["config"] for arm in arms}
     if arch == "cnn":
@@ -165,7 +165,7 @@ def test_every_ablation_arm_resolves_to_a_buildable_configuration(arch):
 def test_a_steplr_arm_decays_within_the_budget(epochs, step):
     """The schedule-step arm keeps the base's step size (10) where the epochs reach it, and
     otherwise decays at half the budget; it is recorded in the arm's overrides."""
-    arms = ablation.plan(presets.resolve("cnn", "baseline", epochs=epochs), ["schedule"])
+    arms = ablation.plan(overrides.resolve("cnn", "baseline", epochs=epochs), ["schedule"])
     arm = {a["id"]: a["config"] for a in arms}["schedule-step"]
     assert arm.training.schedule == "step" and arm.training.step_size == step
     assert ("step_size" in arm.overrides) == (step != 10)
@@ -177,8 +177,8 @@ def test_a_steplr_arm_decays_within_the_budget(epochs, step):
 
 
 def _base(epochs=1, folds=2):
-    config = presets.resolve("mlp", "baseline", epochs=epochs, folds=folds)
-    return presets.apply(config, {"batch_size": 64, "learning_rate": 0.01})
+    config = overrides.resolve("mlp", "baseline", epochs=epochs, folds=folds)
+    return overrides.apply(config, {"batch_size": 64, "learning_rate": 0.01})
 
 
 def _tuner(tmp_path, nist_dataset, max_trials, folds=2, name="random", stream=None):
@@ -418,7 +418,7 @@ def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir, monkeypatc
 
 
 def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
-    from benchmark import cli, runs
+    from benchmark import cli, commands
     from benchmark.arguments import UsageError
 
     search = {"kind": "tune", "arch": "mlp", "base": {"split": "letters", "limit": 500, "seed": 3},
@@ -426,7 +426,7 @@ def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
 
     def options(*argv, searched=search):
         args = cli.build_parser().parse_args(["cv", *argv])
-        runs.data_options(args, searched)
+        commands.data_options(args, searched)
         return args.data_dir, args.split, args.limit, args.seed
 
     assert options("--from-trial", "s") == (str(nist_dir), "letters", 500, 3)

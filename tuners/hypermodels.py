@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import keras_tuner
 
-from benchmark import cv, presets
+from benchmark import cv, overrides
 from benchmark.config import RunConfig
 from tuners import spaces
 
@@ -31,10 +31,10 @@ class EmnistHyperModel(keras_tuner.HyperModel):
 
     def config(self, hp: keras_tuner.HyperParameters) -> RunConfig:
         """The full RunConfig of a trial (Hyperband's "tuner/epochs" sets the epochs)."""
-        config = presets.apply(self.base, self.space(hp), label="tuned")
+        config = overrides.apply(self.base, self.space(hp), label="tuned")
         epochs = hp.values.get("tuner/epochs")
         if epochs:
-            config = presets.apply(config, {"epochs": int(epochs)}, label="tuned")
+            config = overrides.apply(config, {"epochs": int(epochs)}, label="tuned")
         return config
 
     def build(self, hp: keras_tuner.HyperParameters, seed: int | None = None) -> keras.Model:

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import commands, readers, views
+from benchmark import readers, suggestions, views
 from benchmark.app.shared import chart, read
 
 
@@ -21,7 +21,7 @@ def page(catalog: readers.Catalog) -> None:
     bench = read(root, "bench") if (root / "bench.csv").exists() else pd.DataFrame()
     if bench.empty:
         st.warning(f"`bench.csv` is missing from `{root}`, so no controlled speed comparison "
-                   f"exists yet: make it with `{commands.BENCH_COMMAND}`. Until then the speeds "
+                   f"exists yet: make it with `{suggestions.BENCH_COMMAND}`. Until then the speeds "
                    f"below are the runs' own wall times (runs.csv `seconds`, per-epoch times "
                    f"from epochs.csv), measured whenever each run happened.")
     else:
@@ -35,7 +35,7 @@ def step_profiles(root: Path) -> None:
     st.subheader("Where a training step's time goes (profiles)")
     groups = views.profile_groups(root)
     if groups.empty:
-        st.info(f"No profiles yet: `{commands.PROFILE_COMMAND}`.")
+        st.info(f"No profiles yet: `{suggestions.PROFILE_COMMAND}`.")
         return
     st.caption("Profiled ms per step of the `best` preset (batch 128) by operator group, from "
                "each framework's own profiler: torch.profiler, tf.profiler and jax.profiler "
@@ -122,7 +122,7 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
     st.subheader("Accuracy of the same configuration on each backend")
     runs = catalog.runs
     if runs.empty:
-        st.info(f"No runs yet: `{commands.FIRST_COMMAND}`.")
+        st.info(f"No runs yet: `{suggestions.FIRST_COMMAND}`.")
         return
     groups = views.backend_groups(runs)
     if groups.empty:

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import commands, readers, views
+from benchmark import readers, suggestions, views
 from benchmark.app.shared import chart, compare_options, read
 
 RUN_COLOURS = alt.Scale(scheme="tableau10")  # runs overlaid need hues that tell apart
@@ -22,7 +22,7 @@ def page(catalog: readers.Catalog) -> None:
     st.header("Curves")
     runs = catalog.runs.set_index("run_id") if not catalog.runs.empty else None
     if runs is None:
-        st.info(f"No runs yet: `{commands.FIRST_COMMAND}`.")
+        st.info(f"No runs yet: `{suggestions.FIRST_COMMAND}`.")
         return
     options = compare_options(catalog)
     main = [run_id for run_id in options if runs.loc[run_id, "role"] == "main"]

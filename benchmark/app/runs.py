@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import commands, paired, readers, results, verdicts
+from benchmark import paired, readers, results, suggestions, verdicts
 from benchmark.app.ablations import NO_P, p_text
 from benchmark.app.shared import (
     chart,
@@ -32,7 +32,7 @@ def page(catalog: readers.Catalog) -> None:
     st.header("Runs")
     runs = shown_runs(catalog)
     if catalog.runs.empty:
-        st.info(f"No cross-validation runs yet: `{commands.FIRST_COMMAND}`.")
+        st.info(f"No cross-validation runs yet: `{suggestions.FIRST_COMMAND}`.")
     elif runs.empty:
         st.info(f"No main run yet (complete, not collapsed, not a test): turn on **Show pilot "
                 f"runs** in the sidebar to see the {len(catalog.runs)} others.")

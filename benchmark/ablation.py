@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import adaptive, cv, paired, presets, results, verdicts
+from benchmark import adaptive, cv, overrides, paired, results, verdicts
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.progress import WorkClock
@@ -66,7 +66,7 @@ def plan(base: RunConfig, factors: list[str] | None = None) -> list[dict]:
         step = step_within(base.training.step_size, base.training.epochs)
         if arm["values"].get("schedule") == "step" and step != base.training.step_size:
             settings["step_size"] = step
-        arm["config"] = presets.apply(base, settings, label=f"ablation:{arm['id']}")
+        arm["config"] = overrides.apply(base, settings, label=f"ablation:{arm['id']}")
     return arms
 
 
