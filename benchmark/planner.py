@@ -251,9 +251,9 @@ def setup(catalog: readers.Catalog, arch: str, ablation_first: bool = True,
     if n_train is None:
         main = selection.main_runs(catalog)
         sizes = main["n_train"].dropna() if not main.empty else pd.Series(dtype=float)
-        from benchmark.bench_worker import EPOCH_IMAGES  # the official training split
+        from benchmark.data import OFFICIAL_SIZES
 
-        n_train = int(sizes.max()) if not sizes.empty else EPOCH_IMAGES
+        n_train = int(sizes.max()) if not sizes.empty else OFFICIAL_SIZES["balanced"][0]
     if epochs is None:
         try:
             preset = architectures.get(arch).presets["baseline" if ablation_first else "best"]
