@@ -1,12 +1,13 @@
 """What every command's parser shares: a usage error of one line, and the number checks.
 
-A leaf module: the commands (benchmark.runs, bench, bench_data, profiling) raise UsageError,
+A leaf module: the commands (benchmark.commands, bench, bench_data, profiling) raise UsageError,
 and benchmark.cli prints it as `emnist-bench: error: ...` with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 
 class UsageError(Exception):
@@ -31,6 +32,22 @@ def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (seconds, e.g. bench --seconds)."""
+    value = float(text)
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number of 0 or more (seconds, e.g. bench --warmup-seconds)."""
+    value = float(text)
+    if not value >= 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value
 
 

@@ -8,9 +8,11 @@ import logging
 import os
 import sys
 
+from benchmark import devices
 from benchmark.arguments import UsageError
 
 BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT = "tensorflow"  # Keras's own default, when neither --backend nor KERAS_BACKEND says
 # Environment settings the suite starts a backend with unless the user set them. TensorFlow
 # turns its oneDNN kernels on by itself only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX; the
 # README ("CPU settings the suite sets") has the figures that made this the default.
@@ -29,9 +31,14 @@ def installed(module: str) -> bool:
         return False
 
 
+def current() -> str:
+    """The backend this process runs (or will run) Keras on: KERAS_BACKEND, else DEFAULT."""
+    return os.environ.get("KERAS_BACKEND") or DEFAULT
+
+
 def choose_backend(name: str | None) -> str:
     """Set KERAS_BACKEND before Keras is imported; refuse a switch once it has been."""
-    backend = name or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    backend = name or current()
     if "keras" in sys.modules:
         import keras
 
@@ -57,8 +64,6 @@ def apply_layout(backend: str) -> None:
     """Set Keras's image_data_format from EMNIST_BENCH_LAYOUT, if set; refuse a layout the
     backend cannot train on this machine."""
     import keras
-
-    from benchmark import devices
 
     layout = os.environ.get(LAYOUT_ENV)
     if layout:

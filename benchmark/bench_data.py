@@ -129,9 +129,9 @@ def fastest_training(root: Path, backend: str, batch_size: int) -> dict | None:
         return None
     import pandas as pd
 
-    from benchmark import readers
+    from benchmark import views
 
-    bench = readers.latest_bench(pd.read_csv(path))
+    bench = views.latest_bench(pd.read_csv(path))
     rows = bench[(bench["backend"] == backend) & (bench["batch_size"] == batch_size)]
     if rows.empty:
         return None

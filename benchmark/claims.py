@@ -27,8 +27,10 @@ from benchmark import (
     paired,
     published,
     readers,
+    results,
     selection,
     verdicts,
+    views,
 )
 
 fmt = readers.fmt
@@ -133,10 +135,7 @@ def judge(claims: list[dict]) -> list[dict]:
 
 
 def fold_accuracies(run_dir: Path) -> pd.Series:
-    folds = readers.read_csv(Path(run_dir) / "folds.csv")
-    if folds.empty:
-        return pd.Series(dtype=float)
-    return folds.set_index("fold")["val_accuracy"].sort_index()
+    return results.fold_series(readers.read_csv(Path(run_dir) / "folds.csv"))
 
 
 def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
@@ -334,6 +333,14 @@ def check(catalog: readers.Catalog) -> list[dict]:
                   for claim in found])
 
 
+def changed(judged: list[dict]) -> list[dict]:
+    """The claims whose verdict the corrected, adjusted test changed from the plain t-test's:
+    the claim, the plain test's verdict, the verdict now and why."""
+    return [{"claim": c["claim"], "plain paired t-test": c["_plain_verdict"],
+             "now": c["verdict"], "why": c["_why"]}
+            for c in judged if "_plain_verdict" in c and c["_plain_verdict"] != c["_judged"]]
+
+
 # ------------------------------------------------------------------------- the summary
 
 
@@ -435,7 +442,7 @@ def training_speed(catalog: readers.Catalog, arch: str) -> str:
     bench = readers.read_csv(Path(catalog.root) / "bench.csv")
     if bench.empty or not {"arch", "backend", "images_per_second"} <= set(bench.columns):
         return ""
-    latest = readers.latest_bench(bench)
+    latest = views.latest_bench(bench)
     mine = latest[(latest["arch"] == arch) & latest["backend"].isin(backends.BACKENDS)
                   & (latest["images_per_second"] > 0)]
     if mine.empty:

@@ -8,7 +8,7 @@ Bad input ends with one line on stderr and exit code 2 (arguments) or 1 (data, t
 before any training starts where it can be known then; an unknown architecture, preset,
 --set key or factor before any backend is imported. Keras is imported only after the
 backend is chosen: --backend wins over KERAS_BACKEND. Nothing imports this module; the
-commands live in benchmark.runs (cv, tune, ablate, study), benchmark.listings (models,
+commands live in benchmark.commands (cv, tune, ablate, study), benchmark.listings (models,
 spaces), benchmark.report, benchmark.planner (plan), benchmark.bench, benchmark.bench_data,
 benchmark.profiling and benchmark.archive (pack, unpack).
 """
@@ -54,7 +54,7 @@ def add_verdict_options(parser: argparse.ArgumentParser) -> None:
 
 def add_data_options(parser: argparse.ArgumentParser, *, search: bool = False) -> None:
     """Options shared by every command that reads EMNIST and trains. `search`: cv, whose
-    --from-trial takes the data options not given from the search (runs.data_options)."""
+    --from-trial takes the data options not given from the search (commands.data_options)."""
     also = "; with --from-trial, the search's" if search else ""
     parser.add_argument("--data-dir", help="folder with NIST's emnist-<split>-* files "
                         f"(default: $EMNIST_BENCH_DATA, else tensorflow-datasets{also})")
@@ -169,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # command -> (module, function): imported when the command runs, after the backend is chosen.
-COMMANDS = {"cv": ("runs", "cv"), "tune": ("runs", "tune"), "ablate": ("runs", "ablate"),
-            "study": ("runs", "study"), "report": ("report", "run"),
+COMMANDS = {"cv": ("commands", "cv"), "tune": ("commands", "tune"), "ablate": ("commands", "ablate"),
+            "study": ("commands", "study"), "report": ("report", "run"),
             "plan": ("planner", "run"),
             "spaces": ("listings", "spaces"), "models": ("listings", "models"),
             "bench": ("bench", "run"), "bench-data": ("bench_data", "run"),

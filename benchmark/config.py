@@ -7,6 +7,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+# The names a run may choose, one list each: the builders, the training loop, the search spaces
+# (tuners/spaces.py) and the plain-PyTorch peer all read these.
+ACTIVATIONS = ("relu", "elu", "leaky_relu")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("none", "step", "plateau", "cosine")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")

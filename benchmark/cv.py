@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
-from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedShuffleSplit
 
 from benchmark import models
 from benchmark.config import RunConfig
@@ -27,7 +27,6 @@ from benchmark.progress import WorkClock
 from benchmark.results import RunStore, update_index
 from benchmark.training import (
     STDERR,
-    FitResult,
     TrainingDiverged,
     compile_model,
     fit,
@@ -39,19 +38,23 @@ from benchmark.training import (
 
 FINAL_EPOCHS_RULE = ("the median over folds of the epoch with the best validation accuracy "
                      "(halves rounded up), trained without early stopping")
+HOLDOUT = 0.2  # the share of the training split a one-split search (--folds 1) validates on
 
 
-def make_splitter(folds: int, seed: int, repeats: int = 1) -> RepeatedStratifiedKFold:
+def make_splitter(folds: int, seed: int, repeats: int = 1):
     """Shuffled, seeded stratified folds, `repeats` times with a new shuffle each time: the same
     splits for the same seed and data. Folds are numbered 1 .. folds x repeats; the first
     repetition's are exactly StratifiedKFold(folds, shuffle=True, random_state=seed)'s, the
-    folds of every run made before repetitions existed (tested)."""
+    folds of every run made before repetitions existed (tested). `folds == 1` (a search only:
+    cross-validation refuses it) is one stratified holdout split of HOLDOUT."""
+    if folds == 1:
+        return StratifiedShuffleSplit(n_splits=1, test_size=HOLDOUT, random_state=seed)
     return RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
 
 
 def check_folds(y: np.ndarray, folds: int) -> None:
     """Refuse a fold count the data cannot support (every class in every fold; for a holdout,
-    every class in the 20% split).
+    every class in the HOLDOUT split).
 
     Raises:
         ValueError: one sentence saying how many images the smallest class has.
@@ -62,8 +65,8 @@ def check_folds(y: np.ndarray, folds: int) -> None:
     if folds >= 2 and smallest < folds:
         raise ValueError(f"the smallest class has {smallest} training images, fewer than the "
                          f"{folds} folds; use fewer folds or a larger --limit")
-    if folds == 1 and (smallest < 2 or int(0.2 * len(y)) < len(counts)):
-        raise ValueError(f"a 20% holdout of {len(y)} images cannot hold all {len(counts)} "
+    if folds == 1 and (smallest < 2 or int(HOLDOUT * len(y)) < len(counts)):
+        raise ValueError(f"a {HOLDOUT:.0%} holdout of {len(y)} images cannot hold all {len(counts)} "
                          "classes; use a larger --limit")
 
 
@@ -80,8 +83,6 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
                    on_fold: Callable[[dict, list[dict]], None] | None = None,
                    on_epoch: Callable[[int, dict], None] | None = None,
                    stream=STDERR,
-                   build: Callable[[int], keras.Model] | None = None,
-                   train: Callable[..., FitResult] | None = None,
                    final_model_units: float = 0.0,
                    folds_up_to: int | None = None) -> list[dict]:
     """Train and score one model per fold; return one record per fold run.
@@ -95,17 +96,11 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
         on_epoch: called with (fold, epoch row) as soon as an epoch ends.
         stream: where progress goes (None: silence); after each fold, the time elapsed and
             an ETA for the folds left and the final model.
-        build: seed -> compiled model (default: new_model(config, seed)); the tuners pass
-            their HyperModel's build.
-        train: (model, x, y, validation, label=, stream=) -> FitResult (default: fit with
-            config.training); the tuners pass their HyperModel's fit.
         final_model_units: work still to come after the folds, counted in folds, for the ETA
             (the final model counts as one fold: there is no better guess before it runs).
         folds_up_to: run folds 1 .. folds_up_to only (an adaptive ablation's rounds); default
             all of the splitter's.
     """
-    build = build or (lambda seed: new_model(config, seed))
-    train = train or (lambda model, *args, **kwargs: fit(model, config.training, *args, **kwargs))
     splits = list(splitter.split(np.zeros(len(y)), y))
     total = len(splits)
     splits = splits[:folds_up_to] if folds_up_to else splits
@@ -117,10 +112,10 @@ def cross_validate(config: RunConfig, x: np.ndarray, y: np.ndarray, splitter, *,
             continue
         label = f"fold {fold}/{total} "
         start = time.perf_counter()
-        model = build(config.seed + fold)
+        model = new_model(config, config.seed + fold)
         extra = {} if on_epoch is None else {"on_epoch": lambda row, f=fold: on_epoch(f, row)}
-        result = train(model, x[train_idx], y[train_idx], (x[val_idx], y[val_idx]),
-                       label=label, stream=stream, **extra)
+        result = fit(model, config.training, x[train_idx], y[train_idx],
+                     (x[val_idx], y[val_idx]), label=label, stream=stream, **extra)
         accuracy, loss = scores(predict(model, x[val_idx]), y[val_idx])
         record = {"fold": fold, "val_accuracy": accuracy, "val_loss": loss,
                   "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,

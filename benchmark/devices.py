@@ -1,5 +1,8 @@
 """The device a backend trains on: a CPU, or a GPU with what its tensor cores do fast.
 
+This module imports nothing of the suite: the CPU probes (/proc/cpuinfo's flags and model name)
+live here, and provenance, precision, backends and the custom layers read them.
+
 `current(backend)` asks the backend itself (PyTorch's CUDA, JAX's devices, TensorFlow's GPU
 list; the backend must be importable), once per process. What it returns goes into every run's
 config.json ("device") and bench.csv ("accelerator"), and `--precision auto`
@@ -9,13 +12,51 @@ config.json ("device") and bench.csv ("accelerator"), and `--precision auto`
 from __future__ import annotations
 
 import functools
+import platform
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# The widest vector extension of a CPU, first match wins: what decides a CPU kernel's speed
+# here more than the model name does (an AVX-512 Zen 5 and an AVX2-only EPYC both call
+# themselves "AMD EPYC"), and whether bfloat16 is native or emulated.
+VECTOR_ISAS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"),
+               ("avx2", "AVX2"))
+
+
+@functools.cache
+def cpuinfo() -> str:
+    """/proc/cpuinfo's text ("" where there is none), read once per process."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def cpuinfo_field(name: str) -> str | None:
+    """The first value of `name` ("model name", "flags") in /proc/cpuinfo."""
+    for line in cpuinfo().splitlines():
+        if line.split(":", 1)[0].strip() == name:
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo has none)."""
+    return set((cpuinfo_field("flags") or "").split())
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as the kernel reports it, and its widest vector extension:
+    "AMD EPYC (AVX2)"."""
+    name = cpuinfo_field("model name") or platform.processor() or platform.machine()
+    flags = cpu_flags()
+    isa = next((label for flag, label in VECTOR_ISAS if flag in flags), None)
+    return f"{name} ({isa})" if isa else name
+
 
 
 def cpu_has_bf16() -> bool:
     """True when /proc/cpuinfo lists AVX512_BF16 or AMX_BF16 (native bfloat16 arithmetic)."""
-    from benchmark.provenance import cpu_flags
-
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
@@ -52,8 +93,6 @@ def _capability(text: str | None) -> tuple[int, int]:
 @functools.cache
 def current(backend: str) -> Device:
     """The first device `backend` computes on (its default), as that backend reports it."""
-    from benchmark.provenance import cpu_model
-
     try:
         if backend == "torch":
             import torch

@@ -34,14 +34,14 @@ def spaces(args) -> int:
 
 def models(args) -> int:
     choose_backend(args.backend)
-    from benchmark import models, presets
+    from benchmark import models, overrides
 
     if args.keys:
         return print_keys()
     print(f"{'arch':<8}{'preset':<10}{'params':>12}  settings")
     for arch in architectures.names():
-        for name in presets.preset_names(arch):
-            config = presets.resolve(arch, name)
+        for name in overrides.preset_names(arch):
+            config = overrides.resolve(arch, name)
             params = models.build(arch, **config.model).count_params()
             spec = architectures.get(arch).presets[name]
             settings = {**spec["model"], **spec["training"]}
@@ -52,11 +52,11 @@ def models(args) -> int:
 
 def print_keys() -> int:
     """Every --set key per architecture with its value in each preset."""
-    from benchmark import presets
+    from benchmark import overrides
 
     for arch in architectures.names():
-        names = presets.preset_names(arch)
-        configs = {name: presets.resolve(arch, name) for name in names}
+        names = overrides.preset_names(arch)
+        configs = {name: overrides.resolve(arch, name) for name in names}
         print(f"{arch}:  " + "  |  ".join(names))
         first = configs[names[0]]
         keys = list(first.model) + list(first.training.__dataclass_fields__)

@@ -45,7 +45,9 @@ from benchmark import (
     readers,
     selection,
     verdicts,
+    views,
 )
+from benchmark.markdown import table as markdown_table
 
 # K: from 3 (K = 2 trains on half the images, too far from the runs s_d was measured on) to 10.
 FOLDS = range(3, 11)
@@ -178,7 +180,7 @@ def bench_speed(bench: pd.DataFrame, arch: str, gpu: bool) -> tuple[float, str] 
     if bench.empty or not {"arch", "backend", "images_per_second"} <= set(bench.columns):
         return None
     on_gpu = gpu_rows(bench)
-    latest = readers.latest_bench(bench[on_gpu if gpu else ~on_gpu])
+    latest = views.latest_bench(bench[on_gpu if gpu else ~on_gpu])
     mine = latest[(latest["arch"] == arch) & latest["backend"].isin(backends.BACKENDS)
                   & (latest["images_per_second"] > 0)]
     if mine.empty:
@@ -249,9 +251,9 @@ def setup(catalog: readers.Catalog, arch: str, ablation_first: bool = True,
     if n_train is None:
         main = selection.main_runs(catalog)
         sizes = main["n_train"].dropna() if not main.empty else pd.Series(dtype=float)
-        from benchmark.bench import EPOCH_IMAGES  # the official training split
+        from benchmark.data import OFFICIAL_SIZES
 
-        n_train = int(sizes.max()) if not sizes.empty else EPOCH_IMAGES
+        n_train = int(sizes.max()) if not sizes.empty else OFFICIAL_SIZES["balanced"][0]
     if epochs is None:
         try:
             preset = architectures.get(arch).presets["baseline" if ablation_first else "best"]
@@ -482,16 +484,7 @@ def markdown(table: pd.DataFrame) -> str:
     on (no heading: the report gives it one)."""
     if table.empty:
         return "Every claim that ran here is decided: no plan needed.\n"
-    frame = shown(table)
-
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|")
-
-    head = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(cell(v) for v in row) + " |"
-            for row in frame.itertuples(index=False)]
-    return (ASSUMPTIONS + "\n\n" + "\n".join([head, rule, *body]) + "\n\n"
+    return (ASSUMPTIONS + "\n\n" + markdown_table(shown(table)) + "\n"
             + "\n".join(f"- {line}" for line in notes(table)) + "\n")
 
 

@@ -23,14 +23,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmark import architectures, workers
-from benchmark.backends import BACKENDS
+from benchmark import architectures, config, workers
+from benchmark.backends import installed
+from benchmark.bench_args import BACKEND_CHOICES, resolve_backends
 
 if TYPE_CHECKING:  # imported where used: the command line builds this parser for every command
     import pandas as pd
 
 BATCH = 128
 PEER_SIDE = "plain PyTorch"
+# The precisions profile offers: config's less mixed_float16 (float32 and mixed_bfloat16).
+PRECISIONS = tuple(p for p in config.PRECISIONS if p != "mixed_float16")
 # (group, name fragments, exact names), first match wins; names are lower-cased operator
 # kinds: aten operators (torch), op types (TensorFlow), HLO opcodes (JAX).
 GROUPS = (
@@ -64,9 +67,8 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("profile", help="where a training step's time goes: Keras on "
                                  "each backend vs the plain PyTorch peer, by operator group")
     parser.add_argument("--arch", default="cnn", choices=architectures.names())
-    parser.add_argument("--precision", default="mixed_bfloat16",
-                        choices=("float32", "mixed_bfloat16"))
-    parser.add_argument("--backend", default="all", choices=(*BACKENDS, "all"),
+    parser.add_argument("--precision", default="mixed_bfloat16", choices=PRECISIONS)
+    parser.add_argument("--backend", default="all", choices=BACKEND_CHOICES,
                         help="Keras backend(s) to profile beside the peer (default: all "
                         "installed)")
     parser.add_argument("--steps", type=int, default=10, help="profiled steps (default: 10)")
@@ -91,14 +93,15 @@ def side_name(kind: str, backend: str) -> str:
 
 
 def profile_keras(spec: dict, hlo_folder: str | None) -> tuple[list[dict], float]:
-    """Warm up, then profile one fit of `steps` batches of Keras on this process's backend."""
-    from benchmark import bench, traces
+    """Warm up, then profile one fit of `steps` batches of Keras on this process's backend
+    (the model and random data of a `bench` worker: bench_worker)."""
+    from benchmark import bench_worker, traces
     from benchmark.backends import choose_backend
 
     backend = choose_backend(spec["backend"])
     arch, steps, batch_size = spec["arch"], spec["steps"], spec["batch_size"]
-    model = bench.best_model(arch, spec["precision"], batch_size, seed=0)
-    x, y = bench.random_data(batch_size, 0)
+    model = bench_worker.best_model(arch, spec["precision"], batch_size, seed=0)
+    x, y = bench_worker.random_data(batch_size, 0)
     x, y = x[:steps * batch_size], y[:steps * batch_size]
     model.fit(x[:2 * batch_size], y[:2 * batch_size], batch_size=batch_size, epochs=2, verbose=0)
     seconds = []
@@ -120,13 +123,13 @@ def profile_keras(spec: dict, hlo_folder: str | None) -> tuple[list[dict], float
 def profile_peer(spec: dict) -> tuple[list[dict], float]:
     import torch
 
-    from benchmark import bench, torch_peer, traces
+    from benchmark import bench_worker, torch_peer, traces
 
     arch, steps, batch_size = spec["arch"], spec["steps"], spec["batch_size"]
     torch.manual_seed(0)
     model = torch_peer.build(arch)
     step = torch_peer.make_step(arch, model, spec["precision"])
-    x, y = bench.random_data(batch_size, 0)
+    x, y = bench_worker.random_data(batch_size, 0)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
     batches = [(xt[i * batch_size:(i + 1) * batch_size], yt[i * batch_size:(i + 1) * batch_size])
                for i in range(steps)]
@@ -141,8 +144,6 @@ def profile_peer(spec: dict) -> tuple[list[dict], float]:
         seconds.append(time.perf_counter() - start)
 
     return traces.torch_ops(fit, steps), seconds[0]
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,15 +165,15 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from benchmark import bench, provenance, results
+    from benchmark import provenance, results
     from benchmark.arguments import UsageError
 
     if args.steps < 1 or args.batch_size < 1:
         raise UsageError("--steps and --batch-size must be at least 1")
-    backends, skipped = bench.resolve_backends(args.backend)
-    if not bench.installed("torch"):
+    backends, skipped = resolve_backends(args.backend)
+    if not installed("torch"):
         raise UsageError("profile needs PyTorch for its peer (pip install torch)")
-    if set(backends) - {"torch"} and not bench.installed("xprof"):
+    if set(backends) - {"torch"} and not installed("xprof"):
         raise UsageError("profiling TensorFlow and JAX needs xprof to read their traces "
                              "(pip install 'emnist-bench[profile]'), or use --backend torch")
     root = Path(args.results_dir or results.default_root())
@@ -207,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
     table = table.assign(
         arch=args.arch, precision=args.precision, batch_size=args.batch_size, steps=args.steps,
         data="random uint8 images", keras_version=stamp["versions"].get("keras"),
-        framework_version=table["backend"].map(lambda b: framework_version(b, stamp)),
+        framework_version=table["backend"].map(
+            lambda b: provenance.framework_version(b, stamp["versions"])),
         cpu=stamp["machine"]["cpu"], cores=stamp["machine"]["cores"],
         code_version=stamp["code_version"], created=stamp["created"], command=stamp["command"])
     table = table[COLUMNS].sort_values(["side", "ms_per_step"], ascending=[True, False])
@@ -231,13 +233,6 @@ def run(args: argparse.Namespace) -> int:
 COLUMNS = ["arch", "precision", "side", "backend", "operator", "kind", "group", "ms_per_step",
            "calls_per_step", "wall_ms_per_step", "batch_size", "steps", "data", "keras_version",
            "framework_version", "cpu", "cores", "code_version", "created", "command"]
-
-
-def framework_version(backend: str, stamp: dict) -> str | None:
-    versions = stamp["versions"]
-    if backend == "tensorflow":
-        return versions.get("tensorflow-cpu") or versions.get("tensorflow")
-    return versions.get(backend)
 
 
 def measure(spec: dict) -> dict:

@@ -11,6 +11,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmark import backends, devices
+
 # The environment variables that change how a backend computes on a CPU (kernels, fusions,
 # threads): recorded where set, so two figures made with different settings are told apart.
 SETTINGS = ("XLA_FLAGS", "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS",
@@ -28,6 +30,14 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return found
+
+
+def framework_version(backend: str, found: dict[str, str]) -> str | None:
+    """The version of the framework under `backend` ("tensorflow", "jax", "torch") in a
+    `versions()` record: TensorFlow's CPU build where that is what is installed."""
+    if backend == "tensorflow":
+        return found.get("tensorflow-cpu") or found.get("tensorflow")
+    return found.get(backend)
 
 
 @functools.cache
@@ -58,44 +68,6 @@ def describe(directory: Path) -> str:
     return f"{version}-dirty" if changed else version
 
 
-# The widest vector extension of a CPU, first match wins: what decides a CPU kernel's speed
-# here more than the model name does (an AVX-512 Zen 5 and an AVX2-only EPYC both call
-# themselves "AMD EPYC"), and whether bfloat16 is native or emulated.
-VECTOR_ISAS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"),
-               ("avx2", "AVX2"))
-
-
-@functools.cache
-def cpuinfo() -> str:
-    """/proc/cpuinfo's text ("" where there is none), read once per process."""
-    try:
-        return Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-
-
-def cpuinfo_field(name: str) -> str | None:
-    """The first value of `name` ("model name", "flags") in /proc/cpuinfo."""
-    for line in cpuinfo().splitlines():
-        if line.split(":", 1)[0].strip() == name:
-            return line.split(":", 1)[1].strip()
-    return None
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (empty where /proc/cpuinfo has none)."""
-    return set((cpuinfo_field("flags") or "").split())
-
-
-def cpu_model() -> str:
-    """The CPU's model name, as the kernel reports it, and its widest vector extension:
-    "AMD EPYC (AVX2)"."""
-    name = cpuinfo_field("model name") or platform.processor() or platform.machine()
-    flags = cpu_flags()
-    isa = next((label for flag, label in VECTOR_ISAS if flag in flags), None)
-    return f"{name} ({isa})" if isa else name
-
-
 def settings() -> dict[str, str]:
     """The SETTINGS this process runs with (only those set), and, once Keras is imported, the
     image layout its models compute in (backends.LAYOUT_ENV)."""
@@ -116,22 +88,20 @@ def machine() -> dict:
     """A short description of the machine: CPU, cores, memory, OS."""
     import psutil
 
-    return {"cpu": cpu_model(), "cores": os.cpu_count(),
+    return {"cpu": devices.cpu_model(), "cores": os.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "platform": platform.platform(), "accelerator": accelerator()}
 
 
 def accelerator() -> str:
     """'none' on a CPU-only machine, else the GPU the backend trains on."""
-    from benchmark import devices
-
-    device = devices.current(os.environ.get("KERAS_BACKEND", "tensorflow"))
+    device = devices.current(backends.current())
     return device.name if device.kind == "gpu" else "none"
 
 
 def stamp(backend: str) -> dict:
     """What every results folder records about how it was made."""
-    from benchmark import augmentation, devices
+    from benchmark import augmentation
     from benchmark.models import fused_batch_norm
 
     return {"backend": backend, "device": devices.current(backend).to_dict(),

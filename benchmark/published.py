@@ -65,7 +65,7 @@ KNOWN_CONFUSIONS = [("9", "q"), ("O", "0")]
 
 # The study's claims (benchmark/STUDY.md, "Published numbers"). A comparison claim says arm `a`
 # scores above arm `b` of the architecture's ablation ("baseline" is the baseline arm; the others
-# are tuners.ablation.arm_id names). `sign` -1 claims a is below b.
+# are benchmark.ablation.arm_id names). `sign` -1 claims a is below b.
 COMPARISONS = [
     ("cnn", "Three conv layers [32,64,128] beat two [32,64]", "channels-32.64.128", "baseline", 1,
      "0.8877 vs 0.8699"),

@@ -1,4 +1,5 @@
-"""Reading a results folder for the app, the report and bench-data: tables in, tidy frames out.
+"""Reading a results folder for the app, the report, the claims and the planner: tables in,
+tidy frames out, and the catalogue of what the folder holds.
 
     streamlit run app.py          # the app that shows these frames (EMNIST_BENCH_RESULTS=DIR)
 
@@ -6,32 +7,26 @@ Every reader takes the results root and a folder name, checks the name against t
 pattern, resolves the path and refuses anything outside the root, and reads only the files
 `results/README.md` documents: CSV, JSON and `misclassified.npz` with pickles refused.
 A folder that cannot be read becomes a `Problem` for the app to show; the others still load.
+Shaping what is read for a chart or a table is benchmark/views.py's; a verdict's words and
+colours are benchmark/verdicts.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmark import published, results, verdicts
+from benchmark import factors, published, results, verdicts
 
-FIRST_COMMAND = "emnist-bench cv --arch mlp --preset best"
-BENCH_COMMAND = "emnist-bench bench --arch all --backend all --precision both --peer"
-FIGURES = results.FIGURES  # results/figures/: the report's PNGs, not a run
 # ablations.csv's numbers (results/README.md), the fold_k columns aside.
 NUMBER_COLUMNS = ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "delta", "ci_low",
                   "ci_high", "p_value", "p_plain", "p_adjusted", "p_equivalence",
                   "p_equivalence_adjusted", "smallest_detectable", "rope", "rounds")
-BASELINE = "baseline"  # the verdict column of the baseline row
-# One palette for the verdicts, the report's figure and the app's charts alike.
-VERDICT_COLOURS = {BASELINE: "#222222", "better": "#2ca02c", "worse": "#d62728",
-                   "equivalent": "#1f77b4", "undecided": "#9d9d9d", verdicts.NO_TEST: "#bcbd22"}
 
 
 @dataclass
@@ -263,37 +258,6 @@ def arm_collapsed(ablate_dir: Path, arm: str) -> str:
 # ------------------------------------------------------------------------- one run's tables
 
 
-def recorded_seconds(run_dir: Path) -> float:
-    """The training seconds a run (and an ablation's arms) recorded: every finished fold in
-    folds.csv and the final fit in test.json. Work lost to a kill mid-fold is not in them, and
-    an arm copied from another run (`copied_from`: a study's baseline) was not trained here."""
-    total = 0.0
-    for folder in [Path(run_dir), *sorted(Path(run_dir).glob("arms/*"))]:
-        config = folder / "config.json"
-        if folder != Path(run_dir) and config.exists() and read_json(config).get("copied_from"):
-            continue
-        folds = folder / "folds.csv"
-        if folds.exists():
-            table = read_csv(folds)
-            if "seconds" in table:
-                total += float(table["seconds"].sum())
-        test = folder / "test.json"
-        if test.exists():
-            total += float(read_json(test).get("seconds") or 0.0)
-    return total
-
-
-def parts_seconds(root: Path, run_ids) -> list[float]:
-    """recorded_seconds of each study part's run (results/<run_id>), a run shared by two
-    parts (the ResNet's presets) counted for the first; 0 for a part without a run."""
-    seen, seconds = set(), []
-    for run_id in run_ids:
-        fresh = isinstance(run_id, str) and run_id and run_id not in seen
-        seconds.append(recorded_seconds(Path(root) / run_id) if fresh else 0.0)
-        seen.add(run_id)
-    return seconds
-
-
 def read_csv(path: Path, **kwargs) -> pd.DataFrame:
     """A CSV, or an empty frame when it is missing or empty (not written yet)."""
     try:
@@ -355,60 +319,7 @@ def read_trials(search_dir: Path) -> pd.DataFrame:
     return read_csv(search_dir / "trials.csv", dtype={"trial_id": str, "reason": str})
 
 
-# ------------------------------------------------------------------------- derived views
-
-
-def fold_curves(epochs: pd.DataFrame, run_id: str) -> pd.DataFrame:
-    """Long form of the cross-validation folds' curves (fold 0, the final model, left out):
-    run, fold, epoch, metric ("loss" or "accuracy"), split ("training" or "validation"), value."""
-    folds = epochs[epochs["fold"] > 0] if not epochs.empty else epochs
-    columns = {"loss": ("loss", "training"), "accuracy": ("accuracy", "training"),
-               "val_loss": ("loss", "validation"), "val_accuracy": ("accuracy", "validation")}
-    parts = []
-    for column, (metric, split) in columns.items():
-        if column in folds:
-            part = folds[["fold", "epoch", column]].rename(columns={column: "value"})
-            parts.append(part.assign(metric=metric, split=split))
-    if not parts:
-        return pd.DataFrame(columns=["run", "fold", "epoch", "value", "metric", "split"])
-    return pd.concat(parts, ignore_index=True).dropna(subset=["value"]).assign(run=run_id)
-
-
-def mean_curves(curves: pd.DataFrame) -> pd.DataFrame:
-    """The curves averaged over folds, per run, metric, split and epoch."""
-    keys = ["run", "metric", "split", "epoch"]
-    return curves.groupby(keys, as_index=False)["value"].mean()
-
-
-def normalise(value) -> str:
-    """A factor value as text that compares equal however the CSV typed it ("0.0" == "0")."""
-    text = str(value).strip()
-    if text.lower() in ("true", "false"):
-        return text.lower()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return f"{number:g}" if math.isfinite(number) else text
-
-
-def baseline_value(factor: str, arch: str, settings: dict) -> str | None:
-    """The baseline's value of a factor, read back from its stored settings (the builder's
-    keyword arguments and training values that tuners/spaces.py turns each factor into)."""
-    if factor == "regularization":
-        return "l1" if settings.get("l1") else ("l2" if settings.get("l2") else "none")
-    if factor == "dropout":
-        rate = settings.get("dropout")
-        if arch == "cnn":
-            return normalise(rate)
-        rates = rate if isinstance(rate, list) else [rate or 0]
-        return "true" if any(r for r in rates) else "false"
-    joined = {"channels": "filters", "kernels_2_layers": "kernels", "kernels_3_layers": "kernels",
-              "blocks": "blocks"}
-    if factor in joined:
-        value = settings.get(joined[factor])
-        return ",".join(str(v) for v in value) if isinstance(value, list) else None
-    return normalise(settings[factor]) if factor in settings else None
+# ------------------------------------------------------------------------- an ablation's table
 
 
 def same_folds(a, b) -> bool:
@@ -426,37 +337,6 @@ def interval(low, high) -> str:
     if low is None or high is None or low != low or high != high:
         return ""
     return f"[{low:+.4f}, {high:+.4f}]"
-
-
-def verdict_text(row) -> str:
-    """An arm's verdict in words (verdicts.text), e.g. "undecided (could detect |Δ| ≥ 0.0073)",
-    from a table row: its empty cells read as missing, not as NaN."""
-    if row.get("verdict") == BASELINE:
-        return BASELINE
-    return verdicts.text({k: v for k, v in dict(row).items() if v is not None and v == v})
-
-
-def verdicts_explained(rope: float = verdicts.ROPE, rounds: int | None = None,
-                       family: str | None = "the ablation's arms") -> str:
-    """The four verdicts (benchmark/verdicts.py) in one paragraph, for the report's and the
-    app's captions: `family` names what the p-values are adjusted across (None: one comparison
-    on its own), `rounds` the cap of an adaptive run."""
-    alpha = verdicts.ALPHA
-    adjusted = (f"each one's p-values adjusted across {family} (Benjamini-Hochberg)" if family
-                else "each comparison on its own (no adjustment for the others)")
-    looks = (f" Adaptive (`--until-decided`): after each round of folds, up to {rounds} "
-             f"rounds, every open arm is tested at α / {rounds} and stops as soon as its "
-             "verdict is decided; `rounds` is how many it used." if rounds else "")
-    return (f"Four verdicts, from two tests on the same corrected variance (the corrected "
-            f"resampled t-test over folds, Nadeau & Bengio 2003), {adjusted}, α = {alpha}: "
-            f"**equivalent** when the equivalence test (two one-sided tests, TOST) puts Δ "
-            f"inside the region of practical equivalence ±{rope:.3f} (adjusted p < α); "
-            "otherwise **better** or **worse** when the difference test rejects Δ = 0 "
-            "(adjusted p < α), by the sign of Δ; otherwise **undecided**, with the smallest "
-            "difference this run could have detected: the |Δ| at which, with its spread and the "
-            "family's other p-values as they are, the adjusted difference test would have "
-            "rejected (more folds shrink it). **no test**: fewer than two shared folds, or the very "
-            "same difference on every fold." + looks)
 
 
 def baseline_settings(ablate_dir: Path, config: dict, arms: list[str]) -> dict:
@@ -512,7 +392,7 @@ def with_verdicts(table: pd.DataFrame, config: dict) -> pd.DataFrame:
     base = table.index[table["baseline"]][0]
     judged = adaptive.family(folds, base, int((config.get("base") or {}).get("folds") or 5),
                              config.get("adaptive_rounds"), config.get("rope") or verdicts.ROPE)
-    found = [{"verdict": BASELINE} if i == base else judged.get(i, {}) for i in table.index]
+    found = [{"verdict": verdicts.BASELINE} if i == base else judged.get(i, {}) for i in table.index]
     missing = [c for c in (*verdicts.COLUMNS, "rope", "rounds", "ci_low", "ci_high")
                if c not in table]
     table = table.assign(**{c: [r.get(c) for r in found] for c in missing})
@@ -538,13 +418,14 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
                  if (Path(ablate_dir) / "arms" / str(arm) / "config.json").exists()}
     rows = []
     for factor in [f for f in dict.fromkeys(table.loc[~table["baseline"], "factor"])]:
-        named = baseline_value(factor, arch, settings)
+        values = {factors.normalise(v) for v in table.loc[table["factor"] == factor, "value"]}
+        named = factors.value(factor, settings, switch=values <= {"true", "false"})
         for _, row in pd.concat([baseline, table[table["factor"] == factor]]).iterrows():
-            value = named if row["baseline"] else normalise(row["value"])
+            value = named if row["baseline"] else factors.normalise(row["value"])
             rows.append({**row.to_dict(), "factor": factor, "value": value or "baseline",
                          "label": f"{value or ''} (baseline)".strip() if row["baseline"] else value,
-                         "verdict": BASELINE if row["baseline"] else row["verdict"],
-                         "verdict_text": verdict_text(row),
+                         "verdict": verdicts.BASELINE if row["baseline"] else row["verdict"],
+                         "verdict_text": verdicts.verdict_text(row),
                          "collapsed": collapses.get(row.get("arm"), row.get("collapsed") or ""),
                          "interval": interval(row.get("ci_low"), row.get("ci_high")),
                          "study": published.STUDY_TEST_ACCURACY.get((arch, factor, value or ""))
@@ -552,127 +433,3 @@ def read_ablation(ablate_dir: Path, config: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def ablation_folds(expanded: pd.DataFrame) -> pd.DataFrame:
-    """One row per (factor, value, fold) with that fold's validation accuracy."""
-    fold_columns = [c for c in expanded.columns if c.startswith("fold_")]
-    long = expanded.melt(id_vars=["factor", "label", "baseline"], value_vars=fold_columns,
-                         var_name="fold", value_name="val_accuracy")
-    long["fold"] = long["fold"].str.removeprefix("fold_")
-    return long.dropna(subset=["val_accuracy"])
-
-
-def confused_pairs(confusion: pd.DataFrame, top: int = 15) -> pd.DataFrame:
-    """The most confused unordered pairs of characters: a, b, a -> b, b -> a, total."""
-    if confusion.empty:
-        return pd.DataFrame(columns=["a", "b", "a as b", "b as a", "total"])
-    chars = list(confusion.columns)
-    counts = confusion.reindex(index=chars, columns=chars, fill_value=0).to_numpy()
-    rows = []
-    for i in range(len(chars)):
-        for j in range(i + 1, len(chars)):
-            total = int(counts[i, j] + counts[j, i])
-            if total:
-                rows.append({"a": chars[i], "b": chars[j], "a as b": int(counts[i, j]),
-                             "b as a": int(counts[j, i]), "total": total})
-    pairs = pd.DataFrame(rows, columns=["a", "b", "a as b", "b as a", "total"])
-    return pairs.sort_values(["total", "a", "b"], ascending=[False, True, True]).head(top)
-
-
-def parallel_coordinates(trials: pd.DataFrame, space: dict) -> pd.DataFrame:
-    """Completed trials in long form for a parallel-coordinates chart: each hyperparameter an
-    axis, each value at its position in the space's value list scaled to 0..1, and the score as
-    the last axis scaled from its minimum to its maximum."""
-    if trials.empty or "score" not in trials:
-        return pd.DataFrame(columns=["trial", "axis", "position", "value", "score"])
-    done = trials[trials["status"] == "completed"] if "status" in trials else trials
-    done = done.dropna(subset=["score"])
-    rows = []
-    axes = [name for name in space if name in done.columns]
-    for _, trial in done.iterrows():
-        for name in axes:
-            values = [normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
-                      for v in space[name].get("values", [])]
-            value = trial[name]
-            if value is None or value != value:  # inactive under this trial's choices
-                continue
-            text = normalise(value)
-            position = values.index(text) / max(len(values) - 1, 1) if text in values else 0.5
-            rows.append({"trial": trial["trial_id"], "axis": name, "position": position,
-                         "value": text, "score": trial["score"]})
-        low, high = done["score"].min(), done["score"].max()
-        rows.append({"trial": trial["trial_id"], "axis": "score", "score": trial["score"],
-                     "position": (trial["score"] - low) / (high - low) if high > low else 0.5,
-                     "value": f"{trial['score']:.4f}"})
-    return pd.DataFrame(rows, columns=["trial", "axis", "position", "value", "score"])
-
-
-def parallel_ticks(space: dict, axes: list[str]) -> pd.DataFrame:
-    """Every value of each hyperparameter axis at its parallel-coordinates position."""
-    rows = []
-    for name in axes:
-        values = [normalise(v if not isinstance(v, list) else ",".join(map(str, v)))
-                  for v in (space.get(name) or {}).get("values", [])]
-        for i, value in enumerate(values):
-            rows.append({"axis": name, "position": i / max(len(values) - 1, 1), "value": value})
-    return pd.DataFrame(rows, columns=["axis", "position", "value"])
-
-
-def epoch_seconds(epochs: pd.DataFrame) -> float | None:
-    """Median seconds per training epoch of the folds, leaving out each fold's first epoch
-    (it includes compiling the model) when there are later ones."""
-    if epochs.empty or "seconds" not in epochs:
-        return None
-    folds = epochs[epochs["fold"] > 0]
-    later = folds[folds["epoch"] > 1]
-    chosen = later if not later.empty else folds
-    return float(chosen["seconds"].median()) if not chosen.empty else None
-
-
-def backend_groups(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs whose configuration and data (the digest) were run on more than one backend."""
-    if runs.empty:
-        return runs
-    counts = runs.groupby("digest")["backend"].nunique()
-    shared = counts[counts > 1].index
-    return runs[runs["digest"].isin(shared)].sort_values(["digest", "backend"])
-
-
-def precision_groups(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs whose configuration, data and backend (the setup) were run in more than one
-    precision."""
-    if runs.empty:
-        return runs
-    counts = runs.groupby("setup")["precision"].nunique()
-    shared = counts[counts > 1].index
-    return runs[runs["setup"].isin(shared)].sort_values(["setup", "precision"])
-
-
-PROFILE_COMMAND = "emnist-bench profile --arch cnn --precision mixed_bfloat16"
-
-
-def profile_groups(root: Path) -> pd.DataFrame:
-    """profiles/*.csv summed per architecture, precision, side and operator group: ms per
-    step, its share of the side's profiled time, and the side's wall time per step."""
-    tables = [read_csv(path) for path in sorted((Path(root) / results.PROFILES).glob("*.csv"))]
-    tables = [t for t in tables if {"side", "group", "ms_per_step"} <= set(t.columns)]
-    if not tables:
-        return pd.DataFrame()
-    table = pd.concat(tables, ignore_index=True)
-    keys = ["arch", "precision", "side"]
-    grouped = (table.groupby([*keys, "group"], as_index=False)
-               .agg(ms_per_step=("ms_per_step", "sum"),
-                    wall_ms_per_step=("wall_ms_per_step", "first"),
-                    created=("created", "first"), code_version=("code_version", "first")))
-    grouped["share"] = grouped["ms_per_step"] / grouped.groupby(keys)["ms_per_step"].transform(
-        "sum")
-    return grouped
-
-
-def latest_bench(bench: pd.DataFrame) -> pd.DataFrame:
-    """bench.csv keeps every measurement; the latest one per architecture, backend, precision
-    and batch size is the one to show."""
-    keys = [c for c in ("arch", "backend", "precision", "batch_size") if c in bench]
-    if not keys:
-        return bench
-    ordered = bench.sort_values("created", kind="stable") if "created" in bench else bench
-    return ordered.drop_duplicates(keys, keep="last").sort_values(keys).reset_index(drop=True)

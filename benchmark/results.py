@@ -170,6 +170,13 @@ def check_writable(root: Path | str) -> None:
                       f"at least {MIN_FREE_MB} MB are needed")
 
 
+def config_record(kind: str, *, digest: str, data: dict, stamp: dict, **fields) -> dict:
+    """A results folder's config.json, the one way every command writes it: the kind of run
+    ("cv", "tune", "ablate", "study"), its own fields, the data it read (Dataset.fingerprint),
+    how it was made (provenance.stamp) and the digest a resume compares (RunConfig.digest)."""
+    return {"kind": kind, **fields, "data": data, **stamp, "digest": digest}
+
+
 class RunStore:
     """Reads and writes one run's folder; a fold is finished once it is in folds.csv."""
 
@@ -334,6 +341,45 @@ def training_accuracy(epochs: pd.DataFrame) -> float | None:
     folds = last[last.index > 0]
     chosen = folds if len(folds) else last
     return float(chosen.mean()) if len(chosen) else None
+
+
+def fold_series(folds: pd.DataFrame) -> pd.Series:
+    """A folds.csv table as its validation accuracy per fold number, in fold order (empty
+    before the first fold): what a paired test of two runs or arms reads."""
+    if folds.empty:
+        return pd.Series(dtype=float)
+    return folds.set_index("fold")["val_accuracy"].sort_index()
+
+
+def recorded_seconds(run_dir: Path) -> float:
+    """The training seconds a run (and an ablation's arms) recorded: every finished fold in
+    folds.csv and the final fit in test.json. Work lost to a kill mid-fold is not in them, and
+    an arm copied from another run (`copied_from`: a study's baseline) was not trained here."""
+    total = 0.0
+    for folder in [Path(run_dir), *sorted(Path(run_dir).glob("arms/*"))]:
+        config = folder / "config.json"
+        if (folder != Path(run_dir) and config.exists()
+                and json.loads(config.read_text()).get("copied_from")):
+            continue
+        folds = folder / "folds.csv"
+        table = pd.read_csv(folds) if folds.exists() and folds.stat().st_size else pd.DataFrame()
+        if "seconds" in table:
+            total += float(table["seconds"].sum())
+        test = folder / "test.json"
+        if test.exists():
+            total += float(json.loads(test.read_text()).get("seconds") or 0.0)
+    return total
+
+
+def parts_seconds(root: Path, run_ids) -> list[float]:
+    """recorded_seconds of each study part's run (results/<run_id>), a run shared by two
+    parts (the ResNet's presets) counted for the first; 0 for a part without a run."""
+    seen, seconds = set(), []
+    for run_id in run_ids:
+        fresh = isinstance(run_id, str) and run_id and run_id not in seen
+        seconds.append(recorded_seconds(Path(root) / run_id) if fresh else 0.0)
+        seen.add(run_id)
+    return seconds
 
 
 def index_row(store: RunStore) -> dict:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from benchmark import readers, results
+from benchmark import results
 from benchmark.progress import WorkClock
 from benchmark.training import STDERR, TrainingDiverged
 
@@ -68,7 +68,7 @@ def run(store: results.RunStore, parts: dict[str, Callable[[], dict]],
                     and p in previous]
             table = pd.concat([done, pd.DataFrame(rest, columns=STUDY_COLUMNS)],
                               ignore_index=True) if rest else done
-            table["seconds"] = readers.parts_seconds(store.root, table["run_id"])
+            table["seconds"] = results.parts_seconds(store.root, table["run_id"])
             results.write_csv(store.path("study.csv"), table)
     return table
 

@@ -19,13 +19,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark import architectures
+from benchmark import architectures, config, data
 
-NUM_CLASSES = 47
+NUM_CLASSES = len(data.CLASS_CHARS["balanced"])
 # benchmark/models/layers.py: BN_MOMENTUM = 0.9 in Keras's convention is PyTorch's momentum=0.1.
 BN = {"momentum": 0.1, "eps": 1e-5}
 LEAKY_SLOPE = 0.1
-
+# PyTorch's twin of each optimizer in config.OPTIMIZERS (training.make_optimizer builds Keras's).
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}
+# The autocast dtype of each mixed policy: Keras's mixed_<dtype> computes in <dtype>.
+AUTOCAST = {name: getattr(torch, name.removeprefix("mixed_")) for name in config.PRECISIONS
+            if name.startswith("mixed_")}
 
 
 class MLP(nn.Module):
@@ -134,9 +138,10 @@ def make_optimizer(arch: str, model: nn.Module) -> torch.optim.Optimizer:
     Adam 1e-3 for the CNN and the ResNet). The schedules only change the learning rate between
     epochs and cost nothing per step, so the peer leaves them out."""
     training = architectures.get(arch).presets["best"]["training"]
-    optimizers = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam,
-                  "rmsprop": torch.optim.RMSprop}
-    return optimizers[training["optimizer"]](model.parameters(), lr=training["learning_rate"])
+    name = training["optimizer"]
+    if name not in config.OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(config.OPTIMIZERS)}")
+    return OPTIMIZERS[name](model.parameters(), lr=training["learning_rate"])
 
 
 def param_count(model: nn.Module) -> int:
@@ -149,7 +154,7 @@ def param_count(model: nn.Module) -> int:
 
 def forward_flops(model: nn.Module) -> int:
     """Forward multiply-adds x 2 per image of the Linear and Conv2d layers (bias, BatchNorm,
-    activations and pooling left out), the convention of bench.forward_flops for Keras."""
+    activations and pooling left out), the convention of bench_worker.forward_flops for Keras."""
     total = 0
 
     def count(module: nn.Module, _inputs, output: torch.Tensor) -> None:
@@ -172,7 +177,10 @@ def forward_flops(model: nn.Module) -> int:
     return total
 
 
-AUTOCAST = {"mixed_bfloat16": torch.bfloat16, "mixed_float16": torch.float16}
+def compute_dtype(precision: str) -> str:
+    """The dtype the peer's layers compute in at `precision` ("float32", "bfloat16", ...): its
+    bench row's compute_dtype."""
+    return str(AUTOCAST.get(precision, torch.float32)).removeprefix("torch.")
 
 
 def device() -> torch.device:

@@ -23,6 +23,9 @@ An adaptive run (benchmark/adaptive.py) looks at its data after every round of f
 `looks` times: each look then tests at ALPHA / looks (a Bonferroni split of the error rate
 over the looks), so stopping at the first decided look keeps each error rate under ALPHA.
 A fixed budget has one look.
+
+The verdicts as the report and the app say them are here too: in words (`text`, `verdict_text`
+for a table row, `verdicts_explained` for a caption) and in colour (`VERDICT_COLOURS`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ KINDS = ("better", "worse", "equivalent", "undecided")
 NO_TEST = "no test"  # fewer than two shared folds, or the same difference on every fold
 COLUMNS = ("p_value", "p_adjusted", "p_equivalence", "p_equivalence_adjusted",
            "smallest_detectable", "verdict")
+BASELINE = "baseline"  # the verdict column of an ablation's baseline row
+# One palette for the verdicts, the report's figure and the app's charts alike.
+VERDICT_COLOURS = {BASELINE: "#222222", "better": "#2ca02c", "worse": "#d62728",
+                   "equivalent": "#1f77b4", "undecided": "#9d9d9d", NO_TEST: "#bcbd22"}
 
 
 def p_equivalence(delta: float | None, se: float | None, df: int | None,
@@ -123,3 +130,34 @@ def text(result: dict) -> str:
     if kind == "equivalent":
         return f"equivalent (inside ±{result.get('rope', ROPE):.3f})"
     return kind
+
+
+def verdict_text(row) -> str:
+    """An arm's verdict in words (verdicts.text), e.g. "undecided (could detect |Δ| ≥ 0.0073)",
+    from a table row: its empty cells read as missing, not as NaN."""
+    if row.get("verdict") == BASELINE:
+        return BASELINE
+    return text({k: v for k, v in dict(row).items() if v is not None and v == v})
+
+
+def verdicts_explained(rope: float = ROPE, rounds: int | None = None,
+                       family: str | None = "the ablation's arms") -> str:
+    """The four verdicts (benchmark/verdicts.py) in one paragraph, for the report's and the
+    app's captions: `family` names what the p-values are adjusted across (None: one comparison
+    on its own), `rounds` the cap of an adaptive run."""
+    alpha = ALPHA
+    adjusted = (f"each one's p-values adjusted across {family} (Benjamini-Hochberg)" if family
+                else "each comparison on its own (no adjustment for the others)")
+    looks = (f" Adaptive (`--until-decided`): after each round of folds, up to {rounds} "
+             f"rounds, every open arm is tested at α / {rounds} and stops as soon as its "
+             "verdict is decided; `rounds` is how many it used." if rounds else "")
+    return (f"Four verdicts, from two tests on the same corrected variance (the corrected "
+            f"resampled t-test over folds, Nadeau & Bengio 2003), {adjusted}, α = {alpha}: "
+            f"**equivalent** when the equivalence test (two one-sided tests, TOST) puts Δ "
+            f"inside the region of practical equivalence ±{rope:.3f} (adjusted p < α); "
+            "otherwise **better** or **worse** when the difference test rejects Δ = 0 "
+            "(adjusted p < α), by the sign of Δ; otherwise **undecided**, with the smallest "
+            "difference this run could have detected: the |Δ| at which, with its spread and the "
+            "family's other p-values as they are, the adjusted difference test would have "
+            "rejected (more folds shrink it). **no test**: fewer than two shared folds, or the very "
+            "same difference on every fold." + looks)

@@ -79,7 +79,7 @@ def write_ablation(folder: Path, official: bool = False, given: dict | None = No
                    rounds: int | None = None) -> Path:
     """An ablations.csv and config.json in the documented layout, for what the synthetic
     fixture cannot show (the official Balanced split, chosen verdicts, an adaptive run).
-    `given` (arm -> verdict) writes the verdict columns as tuners.ablation does, each arm
+    `given` (arm -> verdict) writes the verdict columns as benchmark.ablation does, each arm
     undecided's smallest detectable difference 0.0073; without it the table is the one written
     before verdicts had columns (p-values only)."""
     folder.mkdir(parents=True)

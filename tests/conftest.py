@@ -26,6 +26,15 @@ def nist_dir(tmp_path):
     return write_nist(tmp_path / "nist")
 
 
+@pytest.fixture(scope="module")
+def nist_dataset(tmp_path_factory):
+    """The same synthetic files, loaded once per module (with a cache of its own)."""
+    from benchmark import data
+
+    folder = write_nist(tmp_path_factory.mktemp("nist"))
+    return data.load("balanced", folder, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
 def real_sample_dir() -> Path | None:
     """The real Balanced sample: $EMNIST_BENCH_DATA if it holds one, else ../shared's copy."""
     for candidate in (os.environ.get("EMNIST_BENCH_DATA"), SHARED_SAMPLE):

@@ -16,7 +16,8 @@ from matplotlib.colors import to_rgb
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from benchmark import claims, published, readers, selection, verdicts
+import app
+from benchmark import claims, published, readers, selection, suggestions, verdicts, views
 from benchmark.app import ablations, backends, shared
 from tests.app_results import (  # noqa: F401  (the shared fixture)
     add_pilots,
@@ -30,8 +31,7 @@ pytestmark = pytest.mark.any_backend
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 KINDS = (*verdicts.KINDS, verdicts.NO_TEST)  # a paired comparison's verdicts
-PAGES = ["Summary", "Runs", "Ablations", "Curves", "Misclassified", "Confusion", "Tuning",
-         "Backends"]
+PAGES = list(app.PAGES)  # the sidebar's titles, in order
 
 
 def open_app(monkeypatch, results: Path, page: str | None = None,
@@ -80,7 +80,7 @@ def test_every_page_draws_what_the_suite_wrote(monkeypatch, app_results, page): 
         assert all("→" in c for c in images[0].captions if c)
     elif page == "Backends":
         # One backend in the fixture: the bench results are missing and the command is named.
-        assert readers.BENCH_COMMAND in texts(at)
+        assert suggestions.BENCH_COMMAND in texts(at)
         assert at.dataframe
     elif page == "Summary":
         assert at.dataframe and "claims checked" in texts(at)
@@ -200,7 +200,7 @@ def test_ablation_has_a_verdict_per_arm_and_marks_the_baseline(monkeypatch, app_
     at = open_app(monkeypatch, app_results, "Ablations")
     table = at.dataframe[0].value
     assert "relu (baseline)" in set(table["label"])
-    assert set(table["verdict"]) <= set(readers.VERDICT_COLOURS)
+    assert set(table["verdict"]) <= set(verdicts.VERDICT_COLOURS)
     assert (table["verdict"] == "baseline").sum() == 1
     assert "study" not in at.dataframe[0].proto.column_order  # not the official split
     assert "not official" in texts(at) and "not EMNIST Balanced results" in texts(at)
@@ -260,11 +260,11 @@ def test_opens_on_the_committed_results(monkeypatch):
         pytest.skip("no run committed in results/ yet")
     for page in PAGES:
         open_app(monkeypatch, REPO / "results", page)
-    if not readers.backend_groups(catalog.runs).empty:
+    if not views.backend_groups(catalog.runs).empty:
         at = open_app(monkeypatch, REPO / "results", "Backends")
         assert charts(at)
         # Without bench.csv the page says how to make one; with it, it shows its figures.
-        assert (readers.BENCH_COMMAND in texts(at)) != (REPO / "results" / "bench.csv").exists()
+        assert (suggestions.BENCH_COMMAND in texts(at)) != (REPO / "results" / "bench.csv").exists()
 
 
 # ------------------------------------------------------------------------- nothing, or broken
@@ -278,7 +278,7 @@ def test_no_results_says_so_and_names_a_command(monkeypatch, tmp_path, make):
     for page in PAGES:
         at = open_app(monkeypatch, folder, page)
         message = texts(at)
-        assert "No results" in message and readers.FIRST_COMMAND in message
+        assert "No results" in message and suggestions.FIRST_COMMAND in message
 
 
 @pytest.fixture
@@ -363,7 +363,7 @@ def test_backends_shows_the_latest_bench_measurements(monkeypatch, tmp_path, app
             rows.append(row)
         bench.append_rows(folder / "bench.csv", rows)  # the writer `emnist-bench bench` uses
     at = open_app(monkeypatch, folder, "Backends")
-    assert readers.BENCH_COMMAND not in texts(at)
+    assert suggestions.BENCH_COMMAND not in texts(at)
     assert charts(at)
     shown = at.dataframe[0].value
     assert len(shown) == 3 and shown["images_per_second"].min() == 1800.0  # the later run
@@ -583,10 +583,10 @@ def test_backends_says_what_pytorch_is_and_why_bf16_is_slow(monkeypatch, tmp_pat
     assert "`torch` are Keras 3" in backends.PEER_NOTE and "plain PyTorch" in backends.PEER_NOTE
     assert "bf16 ran at 0.10x to 0.10x the speed of float32" in message
     assert "native bfloat16" in message and "AMD EPYC" in message
-    faster = readers.latest_bench(pd.DataFrame(bench_rows(
+    faster = views.latest_bench(pd.DataFrame(bench_rows(
         bench, {"float32": 1000.0, "mixed_bfloat16": 1500.0})))
     assert backends.bf16_note(faster) is None  # bf16 that pays needs no excuse
-    gpu = readers.latest_bench(pd.DataFrame(bench_rows(
+    gpu = views.latest_bench(pd.DataFrame(bench_rows(
         bench, {"float32": 1000.0, "mixed_bfloat16": 100.0}, accelerator="NVIDIA H100")))
     assert backends.bf16_note(gpu) is None  # not a CPU: emulation does not explain it
 
@@ -633,7 +633,7 @@ def test_an_ablation_reads_its_verdicts_as_written(tmp_path):
     assert rows.loc["leaky_relu", "verdict"] == "equivalent"
     assert rows.loc["elu", "verdict"] == "undecided"
     assert rows.loc["elu", "verdict_text"] == "undecided (could detect |Δ| ≥ 0.0073)"
-    assert rows.loc["relu (baseline)", "verdict"] == readers.BASELINE
+    assert rows.loc["relu (baseline)", "verdict"] == verdicts.BASELINE
     assert rows.loc["elu", "smallest_detectable"] == 0.0073 and rows.loc["elu", "rope"] == 0.005
 
 
@@ -658,7 +658,7 @@ def test_the_charts_colour_what_the_verdict_says(monkeypatch, tmp_path):
     given = {"activation-leaky_relu": "equivalent", "activation-elu": "undecided"}
     folder = write_ablation(tmp_path / "results" / "ablate-cnn", given=given, rounds=3)
     table = readers.read_ablation(folder, readers.read_json(folder / "config.json"))
-    drawn = [ablations.ablation_chart(table, readers.ablation_folds(table)).to_dict(),
+    drawn = [ablations.ablation_chart(table, views.ablation_folds(table)).to_dict(),
              ablations.delta_chart(table, 0.005).to_dict()]
     at = open_app(monkeypatch, tmp_path / "results", "Ablations")
     shown = [json.loads(c.proto.spec) for c in charts(at)]

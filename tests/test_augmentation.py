@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from benchmark import augmentation, cv, presets, training
+from benchmark import augmentation, cv, overrides, training
 from benchmark.config import TrainConfig
 
 CFG = TrainConfig(augment=True, batch_size=4)
@@ -96,7 +96,7 @@ def test_without_tensorflow_every_backend_uses_numpy(monkeypatch):
 
 def test_fit_trains_on_augmented_batches_of_this_backend():
     images, labels = bars()
-    config = presets.resolve("mlp", "best", {"units": "16", "augment": "true"}, folds=2,
+    config = overrides.resolve("mlp", "best", {"units": "16", "augment": "true"}, folds=2,
                              epochs=2)
     result = training.fit(cv.new_model(config, 0), config.training, images, labels,
                           validation=(images, labels), epochs=2, stream=None)

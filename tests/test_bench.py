@@ -8,7 +8,8 @@ import keras
 import pandas as pd
 import pytest
 
-from benchmark import architectures, bench, cli, models, presets
+from benchmark import architectures, bench, bench_worker, cli, config, data, models, overrides
+from benchmark.backends import BACKENDS
 
 BACKEND = keras.backend.backend()
 TINY = ["--seconds", "0.2", "--warmup-seconds", "0"]
@@ -24,30 +25,31 @@ def run_bench(capsys, *argv):
 def test_peer_matches_the_keras_model(arch):
     """Same parameter count (BN running statistics counted as Keras counts them) and FLOPs."""
     torch_peer = pytest.importorskip("benchmark.torch_peer")
-    model = models.build(arch, **presets.resolve(arch, "best").model)
+    model = models.build(arch, **overrides.resolve(arch, "best").model)
     peer = torch_peer.build(arch)
     assert torch_peer.param_count(peer) == model.count_params()
-    assert torch_peer.forward_flops(peer) == bench.forward_flops(model)
+    assert torch_peer.forward_flops(peer) == bench_worker.forward_flops(model)
 
 
 def test_forward_flops_of_the_mlp_by_hand():
-    model = models.build("mlp", **presets.resolve("mlp", "best").model)
-    assert bench.forward_flops(model) == 2 * (784 * 128 + 128 * 128 * 2 + 128 * 47)
+    model = models.build("mlp", **overrides.resolve("mlp", "best").model)
+    assert bench_worker.forward_flops(model) == 2 * (784 * 128 + 128 * 128 * 2 + 128 * 47)
 
 
 def test_plan_steps_keeps_whole_equal_epochs_within_a_real_epoch():
-    assert bench.plan_steps(1.0, 10.0, None, 128) == (2, 5)  # 10 steps over 2 epochs
-    assert bench.plan_steps(10.0, 1.0, None, 128) == (2, 2)  # MIN_STEPS = 3, rounded up
-    epochs, per_epoch = bench.plan_steps(1e-4, 10.0, None, 128)
-    assert per_epoch * 128 <= bench.EPOCH_IMAGES and epochs * per_epoch >= 100_000
-    assert bench.plan_steps(1.0, 10.0, 7, 128) == (2, 4)  # --steps wins over --seconds
+    assert bench_worker.plan_steps(1.0, 10.0, None, 128) == (2, 5)  # 10 steps over 2 epochs
+    assert bench_worker.plan_steps(10.0, 1.0, None, 128) == (2, 2)  # MIN_STEPS = 3, rounded up
+    epochs, per_epoch = bench_worker.plan_steps(1e-4, 10.0, None, 128)
+    assert per_epoch * 128 <= bench_worker.EPOCH_IMAGES and epochs * per_epoch >= 100_000
+    assert bench_worker.plan_steps(1.0, 10.0, 7, 128) == (2, 4)  # --steps wins over --seconds
 
 
 def test_timing_stops_on_the_budget_or_the_asked_steps():
-    assert not bench.timing_done(1, 99.0, 5, 10.0, None)  # two timed epochs at the least
-    assert not bench.timing_done(4, 9.0, 2, 10.0, None)  # the budget, not the estimate, decides
-    assert bench.timing_done(2, 10.5, 5, 10.0, None)
-    assert not bench.timing_done(2, 99.0, 3, 10.0, 7) and bench.timing_done(3, 0.1, 3, 10.0, 7)
+    done = bench_worker.timing_done
+    assert not done(1, 99.0, 5, 10.0, None)  # two timed epochs at the least
+    assert not done(4, 9.0, 2, 10.0, None)  # the budget, not the estimate, decides
+    assert done(2, 10.5, 5, 10.0, None)
+    assert not done(2, 99.0, 3, 10.0, 7) and done(3, 0.1, 3, 10.0, 7)
 
 
 def test_precisions_both_and_auto_are_planned_as_asked():
@@ -56,9 +58,42 @@ def test_precisions_both_and_auto_are_planned_as_asked():
     assert bench.resolve_precisions("auto") == ["auto"]  # each worker resolves it on its device
 
 
+def test_each_rule_is_read_from_its_one_home():
+    """Precisions from config (bench adds auto and both), the 47 classes and 112,800 training
+    images from data, the peer's optimizers and autocast dtypes checked against config."""
+    assert bench.PRECISIONS == (*config.PRECISIONS, "auto", "both")
+    assert bench_worker.NUM_CLASSES == len(data.CLASS_CHARS["balanced"]) == 47
+    assert bench_worker.EPOCH_IMAGES == data.OFFICIAL_SIZES["balanced"][0] == 112_800
+    torch_peer = pytest.importorskip("benchmark.torch_peer")
+    assert torch_peer.NUM_CLASSES == 47
+    assert set(torch_peer.OPTIMIZERS) == set(config.OPTIMIZERS)  # a PyTorch twin for each
+    assert [torch_peer.compute_dtype(p) for p in config.PRECISIONS] == [
+        "float32", "bfloat16", "float16"]
+
+
+@pytest.mark.any_backend
+def test_the_parser_imports_no_worker():
+    """Building every command's parser imports neither bench's worker nor NumPy."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    check = ("import sys\n"
+             "from benchmark import cli\n"
+             "cli.build_parser()\n"
+             "print(sorted({'benchmark.bench_worker', 'numpy'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--arch", "transformer"], "--arch"),
     (["--arch", "mlp", "--seconds", "0"], "--seconds"),
+    (["--arch", "mlp", "--seconds", "inf"], "--seconds"),
+    (["--arch", "mlp", "--warmup-seconds", "-1"], "--warmup-seconds"),
     (["--arch", "mlp", "--batch-size", "0"], "--batch-size"),
     (["--arch", "mlp", "--precision", "float16"], "--precision"),
     (["--arch", "mlp", "--backend", "theano"], "--backend"),
@@ -112,7 +147,8 @@ def check_records(records: list[dict], csv_path, backends: set[str]) -> pd.DataF
     for record in records:
         assert record["images_per_second"] > 0 and record["ms_per_step"] > 0
         assert record["peak_memory_mb"] > 0 and record["gflops_per_second"] > 0
-        assert record["train_flops"] == bench.TRAIN_FLOPS_PER_FORWARD * record["forward_flops"]
+        assert record["train_flops"] == (bench_worker.TRAIN_FLOPS_PER_FORWARD
+                                         * record["forward_flops"])
     table = pd.read_csv(csv_path)
     assert list(table.columns) == bench.COLUMNS
     assert len(table) == len(records) and (table["images_per_second"] > 0).all()
@@ -154,9 +190,9 @@ def test_bench_all_backends_mixed_bfloat16_table(capsys, tmp_path):
                                "--results-dir", str(tmp_path))
     assert code == 0, err
     table = pd.read_csv(tmp_path / "bench.csv")
-    assert set(table["backend"]) == set(bench.BACKENDS)
+    assert set(table["backend"]) == set(BACKENDS)
     assert set(table["compute_dtype"]) == {"bfloat16"}  # the policy reached the layers
-    assert "img/s" in out and all(b in out for b in bench.BACKENDS)
+    assert "img/s" in out and all(b in out for b in BACKENDS)
 
 
 def test_bench_data_times_decode_cache_and_pipeline(capsys, nist_dir, tmp_path):

@@ -18,17 +18,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from benchmark import claims, readers, selection
+import app
+from benchmark import claims, readers, selection, suggestions
 from tests.app_results import app_results  # noqa: F401  (the shared, suite-written fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; never a downloaded browser
 ARTIFACTS = REPO / "tests" / "_artifacts"
+PAGES = list(app.PAGES)  # the sidebar's titles, in order
 # What each page must have drawn: a Vega-Lite chart (canvas or svg) or images.
 DRAWN = {"Summary": "summary", "Runs": "chart", "Ablations": "chart", "Curves": "chart", "Misclassified": "image",
          "Confusion": "chart", "Tuning": "chart", "Backends": None}
 # Each page's own URL path (app.py's url_path: the title in lower case; Summary at the root).
-PATHS = {name: "/" if name == "Summary" else f"/{name.lower()}" for name in DRAWN}
+PATHS = {name: "/" if name == "Summary" else f"/{name.lower()}" for name in PAGES}
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
 IMAGE = '[data-testid="stImage"] img'
 CELLS = '[data-testid="stDataFrame"] [role="gridcell"]'  # the grid's table for screen readers
@@ -101,19 +103,19 @@ def browser():
         chromium.close()
 
 
-@pytest.mark.parametrize("name", list(DRAWN))
+@pytest.mark.parametrize("name", PAGES)
 def test_every_page_draws_in_a_browser(server, browser, name):
     _check_page(server, browser, name, ARTIFACTS / f"{name.lower()}.png")
 
 
-@pytest.mark.parametrize("name", list(DRAWN))
+@pytest.mark.parametrize("name", PAGES)
 def test_an_old_link_opens_its_page(server, browser, name):
     """The one-page app's link, ?page=<title>, opens the page and moves to its own URL."""
     _check_page(server, browser, name, ARTIFACTS / f"old-link-{name.lower()}.png",
                 link=f"/?page={name}")
 
 
-@pytest.mark.parametrize("name", list(DRAWN))
+@pytest.mark.parametrize("name", PAGES)
 def test_every_page_draws_the_committed_results(committed_server, browser, name):
     """A fresh clone's `streamlit run app.py` opens on results/ (no environment variable)."""
     if not any((REPO / "results").glob("*/config.json")):
@@ -161,7 +163,7 @@ def _check_page(server, browser, name, screenshot, backends_hint=True, expected=
         if expected == "image":
             assert page.locator(IMAGE).count() >= 1
         if name == "Backends" and backends_hint:
-            assert readers.BENCH_COMMAND in page.inner_text("body")
+            assert suggestions.BENCH_COMMAND in page.inner_text("body")
     finally:
         page.close()
 

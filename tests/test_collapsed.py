@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from benchmark import readers, results, runs
+from benchmark import commands, readers, results
 
 pytestmark = pytest.mark.any_backend  # bookkeeping only
 
@@ -82,11 +82,11 @@ def test_the_warning_gives_the_advice_of_its_kind(tmp_path):
 
 
 def test_a_plain_cv_run_is_never_told_about_a_factor(capsys):
-    """The console's warning after `emnist-bench cv` (runs.warn_collapsed): what happened and
+    """The console's warning after `emnist-bench cv` (commands.warn_collapsed): what happened and
     the advice for it, never "the factor it changed" (an ablation arm's wording)."""
-    runs.warn_collapsed("cnn-best", {"collapsed": results.INFERENCE_MODE, "cv_mean": 0.0343,
+    commands.warn_collapsed("cnn-best", {"collapsed": results.INFERENCE_MODE, "cv_mean": 0.0343,
                                      "train_accuracy": 0.79})
-    runs.warn_collapsed("fine", {"collapsed": "", "cv_mean": 0.81})
+    commands.warn_collapsed("fine", {"collapsed": "", "cv_mean": 0.81})
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("emnist-bench: warning: cnn-best collapsed")
     assert "factor" not in err[0] and "inference mode" in err[0]

@@ -8,35 +8,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cv, data, presets, results, training
+from benchmark import cv, overrides, results, training
 from benchmark.config import RunConfig, TrainConfig
-from tests.synthetic import write_nist
 
 FOLDS = 3
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    folder = write_nist(tmp_path_factory.mktemp("nist"), train_per_class=6, test_per_class=2)
-    return data.load("balanced", folder, cache_dir=tmp_path_factory.mktemp("cache"))
+def small_config(**changed):
+    sets = {"units": "16", **changed}
+    return overrides.resolve("mlp", "best", sets, folds=FOLDS, seed=3, epochs=2)
 
 
-def small_config(**overrides):
-    sets = {"units": "16", **overrides}
-    return presets.resolve("mlp", "best", sets, folds=FOLDS, seed=3, epochs=2)
-
-
-def test_run_writes_every_table(dataset, tmp_path):
+def test_run_writes_every_table(nist_dataset, tmp_path):
     config = small_config()
     store = results.RunStore(tmp_path, "run")
-    store.write_config({"run": config.to_dict(), "data": dataset.fingerprint,
+    store.write_config({"run": config.to_dict(), "data": nist_dataset.fingerprint,
                         "backend": "any", "digest": config.digest()})
-    row = cv.run(config, dataset, store, stream=None)
+    row = cv.run(config, nist_dataset, store, stream=None)
 
     folds = store.read_table("folds.csv")
     assert list(folds["fold"]) == [1, 2, 3]
     assert set(results.FOLD_COLUMNS) <= set(folds.columns)
-    assert folds["val_size"].sum() == len(dataset.y_train)
+    assert folds["val_size"].sum() == len(nist_dataset.y_train)
     assert folds["val_accuracy"].between(0, 1).all()
     epochs = store.read_table("epochs.csv")
     assert not epochs.duplicated(["fold", "epoch"]).any()
@@ -47,17 +40,17 @@ def test_run_writes_every_table(dataset, tmp_path):
     assert 0 <= test["accuracy"] <= 1 and np.isfinite(test["loss"])
     assert test["final_epochs"] == cv.final_epochs(folds)
     per_class = store.read_table("per_class.csv")
-    assert len(per_class) == 47 and per_class["support"].sum() == len(dataset.y_test)
+    assert len(per_class) == 47 and per_class["support"].sum() == len(nist_dataset.y_test)
     confusion = pd.read_csv(store.path("confusion.csv"), index_col=0)
     assert confusion.shape == (47, 47)
-    assert confusion.to_numpy().sum() == len(dataset.y_test)
+    assert confusion.to_numpy().sum() == len(nist_dataset.y_test)
     assert np.trace(confusion.to_numpy()) == per_class["correct"].sum()
     wrong = store.read_table("misclassified.csv")
-    assert len(wrong) == test["misclassified"] == len(dataset.y_test) - per_class["correct"].sum()
+    assert len(wrong) == test["misclassified"] == len(nist_dataset.y_test) - per_class["correct"].sum()
     with np.load(store.path("misclassified.npz"), allow_pickle=False) as arrays:
         assert arrays["images"].shape == (len(wrong), 28, 28)  # tiny data: every image kept
         assert (arrays["index"] == wrong["index"].to_numpy()).all()
-        assert (arrays["images"] == dataset.x_test[wrong["index"].to_numpy()]).all()
+        assert (arrays["images"] == nist_dataset.x_test[wrong["index"].to_numpy()]).all()
     assert (wrong["true"] != wrong["predicted"]).all()
 
     assert row["status"] == "complete" and row["folds_done"] == FOLDS
@@ -66,10 +59,10 @@ def test_run_writes_every_table(dataset, tmp_path):
     assert index.loc[0, "cv_mean"] == pytest.approx(folds["val_accuracy"].mean(), abs=1e-6)
 
 
-def test_interrupted_run_resumes_without_repeating_a_fold(dataset, tmp_path, monkeypatch):
+def test_interrupted_run_resumes_without_repeating_a_fold(nist_dataset, tmp_path, monkeypatch):
     config = small_config()
     store = results.RunStore(tmp_path, "resume")
-    store.write_config({"run": config.to_dict(), "data": dataset.fingerprint})
+    store.write_config({"run": config.to_dict(), "data": nist_dataset.fingerprint})
     real_add = store.add_fold
 
     def add_then_stop(record, epochs):
@@ -79,7 +72,7 @@ def test_interrupted_run_resumes_without_repeating_a_fold(dataset, tmp_path, mon
 
     monkeypatch.setattr(store, "add_fold", add_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        cv.run(config, dataset, store, stream=None)
+        cv.run(config, nist_dataset, store, stream=None)
     assert store.done_folds() == {1, 2} and not store.test_done()
     first = store.read_table("folds.csv")
 
@@ -87,7 +80,7 @@ def test_interrupted_run_resumes_without_repeating_a_fold(dataset, tmp_path, mon
     real_fit = training.fit
     monkeypatch.setattr(cv, "fit", lambda *a, **k: trained.append(k.get("label")) or real_fit(*a, **k))
     monkeypatch.setattr(store, "add_fold", real_add)
-    cv.run(config, dataset, store, stream=None)
+    cv.run(config, nist_dataset, store, stream=None)
     assert trained == ["fold 3/3 ", "final "]
     folds = store.read_table("folds.csv")
     assert list(folds["fold"]) == [1, 2, 3]
@@ -105,14 +98,14 @@ def test_stored_images_are_the_most_confident_few_of_each_confusion(monkeypatch)
     assert cv.images_to_keep(table).tolist() == [0, 1, 3, 4, 5]
 
 
-def test_same_seed_same_splits(dataset):
-    a = list(cv.make_splitter(FOLDS, 7).split(dataset.x_train, dataset.y_train))
-    b = list(cv.make_splitter(FOLDS, 7).split(dataset.x_train, dataset.y_train))
-    c = list(cv.make_splitter(FOLDS, 8).split(dataset.x_train, dataset.y_train))
+def test_same_seed_same_splits(nist_dataset):
+    a = list(cv.make_splitter(FOLDS, 7).split(nist_dataset.x_train, nist_dataset.y_train))
+    b = list(cv.make_splitter(FOLDS, 7).split(nist_dataset.x_train, nist_dataset.y_train))
+    c = list(cv.make_splitter(FOLDS, 8).split(nist_dataset.x_train, nist_dataset.y_train))
     assert all((x[1] == y[1]).all() for x, y in zip(a, b, strict=True))
     assert any((x[1] != y[1]).any() for x, y in zip(a, c, strict=True))
     for _, val in a:  # stratified: every class in every held-out fold
-        assert len(np.unique(dataset.y_train[val])) == 47
+        assert len(np.unique(nist_dataset.y_train[val])) == 47
 
 
 def test_final_epochs_rule():
@@ -131,45 +124,45 @@ def test_schedules_follow_pytorch_semantics(schedule, expected):
     assert [training.learning_rate_at(cfg, e, 4) for e in range(4)] == pytest.approx(expected)
 
 
-def test_schedule_reaches_the_optimizer(dataset):
+def test_schedule_reaches_the_optimizer(nist_dataset):
     config = small_config(schedule="step", step_size="1", gamma="0.5", learning_rate="0.2")
     model = cv.new_model(config, 0)
-    result = training.fit(model, config.training, dataset.x_train, dataset.y_train,
-                          (dataset.x_test, dataset.y_test), epochs=3, stream=None)
+    result = training.fit(model, config.training, nist_dataset.x_train, nist_dataset.y_train,
+                          (nist_dataset.x_test, nist_dataset.y_test), epochs=3, stream=None)
     assert [r["learning_rate"] for r in result.history] == pytest.approx([0.2, 0.1, 0.05])
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(result.history[0])
 
 
-def test_plateau_schedule_without_validation_monitors_loss(dataset):
+def test_plateau_schedule_without_validation_monitors_loss(nist_dataset):
     config = small_config(schedule="plateau", optimizer="rmsprop")
     model = cv.new_model(config, 0)
-    result = training.fit(model, config.training, dataset.x_train, dataset.y_train,
+    result = training.fit(model, config.training, nist_dataset.x_train, nist_dataset.y_train,
                           epochs=2, stream=None)
     assert result.epochs_run == 2 and result.best_epoch == 2
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
-def test_optimizers_and_augmentation_train(dataset, optimizer):
+def test_optimizers_and_augmentation_train(nist_dataset, optimizer):
     config = small_config(optimizer=optimizer, augment="true", momentum="0.9")
     model = cv.new_model(config, 0)
     assert type(model.optimizer).__name__.lower() == optimizer
-    result = training.fit(model, config.training, dataset.x_train, dataset.y_train,
+    result = training.fit(model, config.training, nist_dataset.x_train, nist_dataset.y_train,
                           epochs=1, stream=None)
     assert np.isfinite(result.history[0]["loss"])
-    probs = training.predict(model, dataset.x_test)
-    assert probs.shape == (len(dataset.y_test), 47) and np.isfinite(probs).all()
+    probs = training.predict(model, nist_dataset.x_test)
+    assert probs.shape == (len(nist_dataset.y_test), 47) and np.isfinite(probs).all()
 
 
-def test_mixed_bfloat16_trains_in_bf16_with_float32_probabilities(dataset):
+def test_mixed_bfloat16_trains_in_bf16_with_float32_probabilities(nist_dataset):
     import keras
 
-    config = presets.resolve("cnn", "best", {"filters": "4,8,8", "dense_units": "8"}, folds=FOLDS,
+    config = overrides.resolve("cnn", "best", {"filters": "4,8,8", "dense_units": "8"}, folds=FOLDS,
                              seed=3, epochs=1, precision="mixed_bfloat16")
     model = cv.new_model(config, 0)
     assert model.get_layer("logits").compute_dtype == "bfloat16"
     assert model.get_layer("logits").variable_dtype == "float32"
-    training.fit(model, config.training, dataset.x_train, dataset.y_train, epochs=1, stream=None)
-    probs = training.predict(model, dataset.x_test)
+    training.fit(model, config.training, nist_dataset.x_train, nist_dataset.y_train, epochs=1, stream=None)
+    probs = training.predict(model, nist_dataset.x_test)
     assert probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-3)
     # The next model of the process is float32 again when its configuration says so.
     assert cv.new_model(small_config(), 0).get_layer("logits").compute_dtype == "float32"
@@ -220,13 +213,13 @@ def test_presets_start_as_the_study_did_and_keras_init_is_one_setting_away():
 
     for arch in architectures.names():
         for preset in architectures.get(arch).presets:
-            assert presets.resolve(arch, preset).model["init"] == "torch"
-    keras_init = presets.resolve("mlp", "best", {"init": "keras"}, folds=5, seed=0)
+            assert overrides.resolve(arch, preset).model["init"] == "torch"
+    keras_init = overrides.resolve("mlp", "best", {"init": "keras"}, folds=5, seed=0)
     values = keras_init.to_dict()
     del values["model"]["init"]  # a run stored before `init` existed
     older = RunConfig(**{**values, "training": keras_init.training})
     assert keras_init.digest() == older.digest()
-    assert presets.resolve("mlp", "best", folds=5, seed=0).digest() != keras_init.digest()
+    assert overrides.resolve("mlp", "best", folds=5, seed=0).digest() != keras_init.digest()
 
 
 def test_store_refuses_paths_outside_results(tmp_path):
@@ -235,9 +228,9 @@ def test_store_refuses_paths_outside_results(tmp_path):
             results.RunStore(tmp_path, bad)
 
 
-def test_index_skips_a_broken_run(dataset, tmp_path):
+def test_index_skips_a_broken_run(nist_dataset, tmp_path):
     good = results.RunStore(tmp_path, "good")
-    good.write_config({"run": {"arch": "mlp"}, "data": dataset.fingerprint})
+    good.write_config({"run": {"arch": "mlp"}, "data": nist_dataset.fingerprint})
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{not json")
     table = results.update_index(tmp_path)

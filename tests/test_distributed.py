@@ -12,8 +12,6 @@ import keras
 import pandas as pd
 import pytest
 
-from tests.synthetic import write_nist
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -23,11 +21,10 @@ def free_port() -> int:
 
 @pytest.mark.any_backend
 @pytest.mark.slow
-def test_chief_and_two_workers_run_every_trial_exactly_once(tmp_path):
-    folder = write_nist(tmp_path / "nist", train_per_class=6)
+def test_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, nist_dir):
     results = tmp_path / "results"
     command = [sys.executable, "-m", "benchmark.cli", "tune", "--arch", "mlp", "--tuner", "random",
-               "--max-trials", "4", "--folds", "2", "--epochs", "1", "--data-dir", str(folder),
+               "--max-trials", "4", "--folds", "2", "--epochs", "1", "--data-dir", str(nist_dir),
                "--results-dir", str(results), "--run-id", "dist"]
     port = str(free_port())
     procs = {}

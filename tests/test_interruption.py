@@ -22,8 +22,6 @@ import keras
 import pandas as pd
 import pytest
 
-from tests.synthetic import write_nist
-
 BACKEND = keras.backend.backend()
 KILLS = int(os.environ.get("EMNIST_BENCH_KILLS", "3"))
 BUDGET = ["--folds", "2", "--epochs", "2", "--seed", "3"]
@@ -115,16 +113,15 @@ def tables(root: Path) -> dict[str, pd.DataFrame]:
 # bookkeeping on top of it that is the same on every backend (CI runs those on one).
 @pytest.mark.parametrize("name", [name if name == "cv" else pytest.param(
     name, marks=pytest.mark.any_backend) for name in COMMANDS])
-def test_repeated_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, name):
-    data = write_nist(tmp_path / "nist", train_per_class=6)
+def test_repeated_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, nist_dir, name):
     os.environ["EMNIST_BENCH_CACHE"] = str(tmp_path / "cache")
-    cmd, env = command(COMMANDS[name], data, tmp_path / "whole")
+    cmd, env = command(COMMANDS[name], nist_dir, tmp_path / "whole")
     whole = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert whole.returncode == 0, whole.stderr
     lines = whole.stderr.count("\n")
 
     root = tmp_path / "killed"
-    cmd, env = command(COMMANDS[name], data, root)
+    cmd, env = command(COMMANDS[name], nist_dir, root)
     rng = random.Random(f"{name}-{BACKEND}")
     reader = Reader(root)
     reader.start()

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from benchmark import bench, cv, devices, precision, presets
+from benchmark import bench_worker, cv, devices, overrides, precision
 from benchmark.devices import Device
 from benchmark.models import block_max_pooling, fused_batch_norm
 
@@ -75,15 +75,13 @@ def test_the_recorded_cpu_name_tells_apart_machines_that_share_a_model_name(
         monkeypatch, cpuinfo, name, bf16):
     """Both machine kinds here call themselves "AMD EPYC"; their vector extensions differ,
     and with them every CPU figure and whether bfloat16 is native."""
-    from benchmark import provenance
-
-    monkeypatch.setattr(provenance, "cpuinfo", lambda: cpuinfo)
-    assert provenance.cpu_model() == name
+    monkeypatch.setattr(devices, "cpuinfo", lambda: cpuinfo)
+    assert devices.cpu_model() == name
     assert devices.cpu_has_bf16() is bf16
 
 
 def test_mixed_float16_scales_the_loss():
-    config = presets.resolve("mlp", "best", {"units": "8"}, precision="mixed_float16")
+    config = overrides.resolve("mlp", "best", {"units": "8"}, precision="mixed_float16")
     model = cv.new_model(config, 0)
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     x = np.zeros((8, 28, 28), "uint8")
@@ -119,11 +117,11 @@ def test_timing_waits_for_a_gpu_and_reads_its_peak_memory(monkeypatch):
     assert synced == []  # a CPU step is done when it returns
     torch_peer.synchronize(torch.device("cuda"))
     assert len(synced) == 1
-    assert bench.device_peak_mb("torch") is None  # no GPU here: no device figure
+    assert bench_worker.device_peak_mb("torch") is None  # no GPU here: no device figure
     monkeypatch.setattr(devices, "current", lambda backend: H200)
     monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a: 3 * 2**20)
-    assert bench.device_peak_mb("torch") == 3.0
-    bench.wait_for_device("torch", None)
+    assert bench_worker.device_peak_mb("torch") == 3.0
+    bench_worker.wait_for_device("torch", None)
     assert len(synced) == 2
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert torch_peer.device().type == "cuda"  # the peer trains where Keras does

@@ -13,7 +13,7 @@ import sys
 import pandas as pd
 import pytest
 
-from benchmark import cv, presets, progress, results
+from benchmark import cv, overrides, progress, results
 from tests.conftest import REPO, run_cli
 
 BAR_WITH_ETA = re.compile(r"\d+%\|.*\|.*\[\d\d:\d\d<\d\d:\d\d, .*img/s, batch \d+/\d+\]")
@@ -112,7 +112,7 @@ def test_epoch_rows_reach_epochs_csv_as_each_epoch_ends(nist_dir, tmp_path, monk
     from benchmark import data
 
     dataset = data.load("balanced", nist_dir)
-    config = presets.resolve("mlp", "best", {"units": "16"}, folds=2, seed=1, epochs=3)
+    config = overrides.resolve("mlp", "best", {"units": "16"}, folds=2, seed=1, epochs=3)
     store = results.RunStore(tmp_path, "run")
     store.write_config({"run": config.to_dict(), "digest": config.digest()})
     # An interrupted attempt at fold 1 left three epoch rows behind, one of them stale.

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from benchmark import cv, presets
+from benchmark import cv, overrides
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.any_backend  # splits and bookkeeping; training is tested elsewhere
@@ -31,10 +31,10 @@ def test_one_repeat_is_the_old_k_fold_and_more_repeats_reshuffle():
 
 
 def test_repeats_one_keeps_the_digest_and_more_change_it():
-    one = presets.resolve("mlp", "best", folds=5, seed=0)
+    one = overrides.resolve("mlp", "best", folds=5, seed=0)
     assert one.repeats == 1  # the committed runs' digests are checked in test_cv.py
-    assert presets.resolve("mlp", "best", folds=5, seed=0, repeats=1).digest() == one.digest()
-    assert presets.resolve("mlp", "best", folds=5, seed=0, repeats=3).digest() != one.digest()
+    assert overrides.resolve("mlp", "best", folds=5, seed=0, repeats=1).digest() == one.digest()
+    assert overrides.resolve("mlp", "best", folds=5, seed=0, repeats=3).digest() != one.digest()
 
 
 def test_cv_with_repeats_writes_r_times_k_folds_and_resumes(capsys, nist_dir, tmp_path):

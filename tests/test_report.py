@@ -11,7 +11,8 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 
-from benchmark import claims, cli, readers, report, results, selection, verdicts
+from benchmark import claims, cli, readers, results, selection, verdicts, views
+from benchmark.report import figures, sections
 from tests.app_results import (  # noqa: F401  (the shared fixture)
     add_pilots,
     app_results,
@@ -87,7 +88,7 @@ def test_report_without_a_results_folder_is_one_line(capsys, tmp_path):
 def test_precision_parity_pairs_runs_that_differ_only_in_precision():
     runs = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "setup": ["s1", "s1", "s2", "s2"],
                          "precision": ["float32", "mixed_bfloat16", "float32", "float32"]})
-    assert readers.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
+    assert views.precision_groups(runs)["run_id"].tolist() == ["a", "b"]
 
 
 def write_profile(root, arch, precision, rows):
@@ -102,32 +103,30 @@ def write_profile(root, arch, precision, rows):
 
 
 def test_profiles_are_summed_per_group_into_shares_and_drawn(tmp_path):
-    from benchmark import report
-
     write_profile(tmp_path, "cnn", "mixed_bfloat16", [
         ("plain PyTorch", "aten::convolution", "convolution", 30.0, 50.0),
         ("plain PyTorch", "aten::copy_", "elementwise and casts", 10.0, 50.0),
         ("keras (tensorflow)", "Conv2D", "convolution", 20.0, 90.0),
         ("keras (tensorflow)", "conv_1/Mul", "elementwise and casts", 15.0, 90.0),
         ("keras (tensorflow)", "conv_2/Mul", "elementwise and casts", 25.0, 90.0)])
-    groups = readers.profile_groups(tmp_path).set_index(["side", "group"])
+    groups = views.profile_groups(tmp_path).set_index(["side", "group"])
     assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "ms_per_step"] == 40.0
     assert groups.loc[("keras (tensorflow)", "elementwise and casts"), "share"] == pytest.approx(
         40 / 60)
     assert groups.loc[("plain PyTorch", "convolution"), "share"] == pytest.approx(0.75)
     assert groups.loc[("plain PyTorch", "convolution"), "wall_ms_per_step"] == 50.0
 
-    section = report.profile_section(tmp_path)
+    section = sections.profile_section(tmp_path)
     assert "| cnn | mixed_bfloat16 | elementwise and casts | 67% | 25% |" in section
     assert "(figures/profiles.png)" in section
     assert (tmp_path / "figures" / "profiles.png").read_bytes()[:4] == b"\x89PNG"
-    assert readers.profile_groups(tmp_path / "nothing-here").empty
+    assert views.profile_groups(tmp_path / "nothing-here").empty
 
 
 def test_the_throughput_table_names_the_machine_of_each_row_when_they_differ(tmp_path):
     """Two machine kinds here share the model name "AMD EPYC"; the recorded name carries the
     vector extension, and figures from two machines are never shown as one machine's."""
-    from benchmark import bench, report
+    from benchmark import bench
 
     row = {column: None for column in bench.COLUMNS}
     rows = [{**row, "bench_id": f"b{i}", "created": f"2026-11-30T0{i}:00:00+00:00",
@@ -136,11 +135,11 @@ def test_the_throughput_table_names_the_machine_of_each_row_when_they_differ(tmp
             for i, (precision, cpu) in enumerate([("float32", "AMD EPYC (AVX2)"),
                                                   ("mixed_bfloat16", "AMD EPYC (AVX-512 BF16)")])]
     pd.DataFrame(rows, columns=bench.COLUMNS).to_csv(tmp_path / "bench.csv", index=False)
-    text = report.bench_section(tmp_path)
+    text = sections.bench_section(tmp_path)
     assert "on the machine in each row's `cpu`" in text
     assert "| AMD EPYC (AVX2), 2 cores |" in text and "| AMD EPYC (AVX-512 BF16), 2 cores |" in text
     pd.DataFrame(rows[:1], columns=bench.COLUMNS).to_csv(tmp_path / "bench.csv", index=False)
-    text = report.bench_section(tmp_path)
+    text = sections.bench_section(tmp_path)
     assert "on AMD EPYC (AVX2), 2 cores;" in text and "| AMD EPYC" not in text
 
 
@@ -299,7 +298,7 @@ def test_report_on_an_empty_folder_says_it_drew_nothing(capsys, tmp_path):
 
 
 def test_the_ablation_figure_colours_by_verdict_and_shades_the_rope(monkeypatch, tmp_path):
-    """Better green, worse red, equivalent blue, undecided grey (readers.VERDICT_COLOURS, the
+    """Better green, worse red, equivalent blue, undecided grey (verdicts.VERDICT_COLOURS, the
     app's too), the ROPE a band around 0, the legend and title saying what the colours mean."""
     table = pd.DataFrame({
         "baseline": [True, False, False, False, False], "factor": ["baseline", *"abcd"],
@@ -307,11 +306,11 @@ def test_the_ablation_figure_colours_by_verdict_and_shades_the_rope(monkeypatch,
         "ci_low": [None, 0.01, -0.03, -0.002, -0.004], "ci_high": [None, 0.03, -0.01, 0.003, 0.012],
         "verdict": ["baseline", "better", "worse", "equivalent", "undecided"]})
     drawn = {}
-    monkeypatch.setattr(report, "save", lambda fig, root, name: drawn.setdefault("fig", fig))
-    report.ablation_figure(tmp_path, "cnn", "ablate-cnn", table, rope=0.004)
+    monkeypatch.setattr(figures, "save", lambda fig, root, name: drawn.setdefault("fig", fig))
+    figures.ablation_figure(tmp_path, "cnn", "ablate-cnn", table, rope=0.004)
     ax = drawn["fig"].axes[0]
     bars = next(c for c in ax.containers if isinstance(c, BarContainer))
-    colours = readers.VERDICT_COLOURS
+    colours = verdicts.VERDICT_COLOURS
     assert [to_hex(bar.get_facecolor()) for bar in bars] == [
         colours[k] for k in ("better", "worse", "equivalent", "undecided")]
     band = [p for p in ax.patches if p not in bars.patches]
@@ -329,7 +328,7 @@ def test_an_ablation_table_states_its_verdicts_rope_and_rounds(tmp_path):
     folder = write_ablation(tmp_path / "ablate-cnn", given=given, rounds=3)
     found = {"id": "ablate-cnn", "path": folder, "notes": {},
              "config": readers.read_json(folder / "config.json")}
-    text = report.ablation_section(tmp_path, "cnn", found)
+    text = sections.ablation_section(tmp_path, "cnn", found)
     assert "| undecided (could detect \\|Δ\\| ≥ 0.0073) |" in text  # a cell's | escaped
     assert "| equivalent (inside ±0.005) |" in text
     assert "ROPE: ±0.005" in text and "adaptive: up to 3 rounds of 3 folds" in text

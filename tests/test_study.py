@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from benchmark import readers
+from benchmark import results
 from tests.conftest import run_cli
 
 
@@ -77,6 +77,6 @@ def test_part_seconds_add_every_invocations_folds_and_count_a_shared_run_once(tm
     arm = tmp_path / "ablate-resnet-x" / "arms" / "baseline"
     arm.mkdir(parents=True)
     (arm / "folds.csv").write_text("fold,val_accuracy,seconds\n1,0.5,10\n")
-    assert readers.parts_seconds(tmp_path, ["resnet-baseline-x", "resnet-baseline-x",
+    assert results.parts_seconds(tmp_path, ["resnet-baseline-x", "resnet-baseline-x",
                                             "ablate-resnet-x", float("nan")]) == [350, 0, 10, 0]
 

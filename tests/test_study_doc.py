@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import architectures, presets, published
+from benchmark import architectures, overrides, published
 from tuners import spaces
 
 # Reads files: the same on every backend, so CI runs it once.
@@ -73,7 +73,7 @@ def code_name(cell: str) -> str:
 
 @cache
 def resolved(arch: str, preset: str):
-    return presets.resolve(arch, preset)
+    return overrides.resolve(arch, preset)
 
 
 def test_search_spaces_match_tuners_spaces():
@@ -93,7 +93,7 @@ def test_presets_match_benchmark_presets():
     rows = table(PRESETS_HEADER)
     assert {r[0] for r in rows} == set(architectures.names())
     for arch in architectures.names():
-        assert presets.preset_names(arch) == ["baseline", "best"], arch
+        assert overrides.preset_names(arch) == ["baseline", "best"], arch
         documented = [code_name(r[1]) for r in rows if r[0] == arch]
         assert len(documented) == len(set(documented)), f"{arch}: a setting twice"
         for preset in ("baseline", "best"):

@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import data, models, presets, results, training
+from benchmark import ablation, cv, models, overrides, results, training
 from tests.conftest import run_cli
-from tests.synthetic import write_nist
-from tuners import ablation, search, spaces
+from tuners import search, spaces
 from tuners.hypermodels import EmnistHyperModel
 
 ARCHS = ["mlp", "cnn", "resnet"]
@@ -93,7 +92,7 @@ def test_space_names_come_from_the_source_or_are_left_for_later(monkeypatch):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_default_hyperparameters_build_the_baseline(arch):
-    base = presets.resolve(arch, "baseline")
+    base = overrides.resolve(arch, "baseline")
     config = EmnistHyperModel(base).config(keras_tuner.HyperParameters())
     assert config.model == base.model
     assert config.training == base.training
@@ -152,7 +151,7 @@ def test_alternatives_cover_every_other_value_once():
 def test_every_ablation_arm_resolves_to_a_buildable_configuration(arch):
     """The whole-space ablation that `study` runs: every arm's settings resolve (a parent
     choice that activates a conditional hyperparameter gives it its default)."""
-    arms = ablation.plan(presets.resolve(arch, "baseline"))
+    arms = ablation.plan(overrides.resolve(arch, "baseline"))
     assert len(arms) == 1 + len(spaces.alternatives(arch))
     by_id = {arm["id"]: arm["config"] for arm in arms}
     if arch == "cnn":
@@ -166,7 +165,7 @@ def test_every_ablation_arm_resolves_to_a_buildable_configuration(arch):
 def test_a_steplr_arm_decays_within_the_budget(epochs, step):
     """The schedule-step arm keeps the base's step size (10) where the epochs reach it, and
     otherwise decays at half the budget; it is recorded in the arm's overrides."""
-    arms = ablation.plan(presets.resolve("cnn", "baseline", epochs=epochs), ["schedule"])
+    arms = ablation.plan(overrides.resolve("cnn", "baseline", epochs=epochs), ["schedule"])
     arm = {a["id"]: a["config"] for a in arms}["schedule-step"]
     assert arm.training.schedule == "step" and arm.training.step_size == step
     assert ("step_size" in arm.overrides) == (step != 10)
@@ -177,25 +176,19 @@ def test_a_steplr_arm_decays_within_the_budget(epochs, step):
 # ------------------------------------------------------------------ search on synthetic data
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = write_nist(tmp_path_factory.mktemp("nist"), train_per_class=6)
-    return data.load("balanced", folder, cache_dir=tmp_path_factory.mktemp("cache"))
-
-
 def _base(epochs=1, folds=2):
-    config = presets.resolve("mlp", "baseline", epochs=epochs, folds=folds)
-    return presets.apply(config, {"batch_size": 64, "learning_rate": 0.01})
+    config = overrides.resolve("mlp", "baseline", epochs=epochs, folds=folds)
+    return overrides.apply(config, {"batch_size": 64, "learning_rate": 0.01})
 
 
-def _tuner(tmp_path, tiny, max_trials, folds=2, name="random", stream=None):
+def _tuner(tmp_path, nist_dataset, max_trials, folds=2, name="random", stream=None):
     oracle = search.make_oracle(name, max_trials=max_trials, epochs=1, seed=0)  # the CLI default
-    return search.CVTuner(oracle, EmnistHyperModel(_base(folds=folds)), tiny, folds,
+    return search.CVTuner(oracle, EmnistHyperModel(_base(folds=folds)), nist_dataset, folds,
                           tmp_path / "tune", stream=stream)
 
 
-def test_search_scores_every_trial_on_the_same_folds_and_resumes(tmp_path, tiny):
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=2))
+def test_search_scores_every_trial_on_the_same_folds_and_resumes(tmp_path, nist_dataset):
+    trials = search.search(_tuner(tmp_path, nist_dataset, max_trials=2))
     assert len(trials) == 2 and set(trials["status"]) == {"completed"}
     assert (trials["folds"] == 2).all()
     for row in trials.itertuples():
@@ -207,25 +200,25 @@ def test_search_scores_every_trial_on_the_same_folds_and_resumes(tmp_path, tiny)
 
     # Same directory, a larger budget: the two finished trials stay, one is added.
     before = (tmp_path / "tune" / "keras_tuner" / "trial_0" / "cv.json").read_text()
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=3))
+    trials = search.search(_tuner(tmp_path, nist_dataset, max_trials=3))
     assert len(trials) == 3 and set(trials["status"]) == {"completed"}
     assert (tmp_path / "tune" / "keras_tuner" / "trial_0" / "cv.json").read_text() == before
 
 
-def test_holdout_search_with_one_fold(tmp_path, tiny):
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=1, folds=1))
+def test_holdout_search_with_one_fold(tmp_path, nist_dataset):
+    trials = search.search(_tuner(tmp_path, nist_dataset, max_trials=1, folds=1))
     assert trials["folds"].tolist() == [1] and trials["score_std"].tolist() == [0.0]
 
 
 @pytest.mark.any_backend
 @pytest.mark.parametrize("name", ["bayesian", "grid", "hyperband"])
-def test_other_stock_oracles_run(tmp_path, tiny, name):
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=2, name=name))
+def test_other_stock_oracles_run(tmp_path, nist_dataset, name):
+    trials = search.search(_tuner(tmp_path, nist_dataset, max_trials=2, name=name))
     assert len(trials) >= 1 and (trials["status"] == "completed").any()
 
 
 @pytest.mark.any_backend
-def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path, tiny, monkeypatch):
+def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path, nist_dataset, monkeypatch):
     real_fit = training.fit
     calls = {"n": 0}
 
@@ -235,9 +228,9 @@ def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path,
             raise training.TrainingDiverged("training loss became nan at epoch 1")
         return real_fit(model, cfg, *args, **kwargs)
 
-    monkeypatch.setattr(training, "fit", sometimes_nan)
+    monkeypatch.setattr(cv, "fit", sometimes_nan)  # what every fold of a trial trains with
     log = io.StringIO()
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=3, stream=log))
+    trials = search.search(_tuner(tmp_path, nist_dataset, max_trials=3, stream=log))
     assert trials["status"].tolist().count("failed") == 1
     assert trials["status"].tolist().count("completed") == 2
     failed = trials[trials["status"] == "failed"].iloc[0]
@@ -254,22 +247,22 @@ def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path,
 
 
 @pytest.mark.any_backend
-def test_trial_values_round_trip_through_the_csv(tmp_path, tiny):
-    search.search(_tuner(tmp_path, tiny, max_trials=2))
+def test_trial_values_round_trip_through_the_csv(tmp_path, nist_dataset):
+    search.search(_tuner(tmp_path, nist_dataset, max_trials=2))
     best = search.best_trial(tmp_path / "tune")
     values = search.trial_values(best, "mlp")
     assert set(values) == set(spaces.describe("mlp"))
     spaces.settings("mlp", values)
 
 
-def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
+def test_memory_does_not_grow_from_trial_to_trial(tmp_path, nist_dataset):
     """Keras state (and JAX's compiled functions) are cleared between trials: on JAX and
     PyTorch, RSS does not climb over seven trials.
     TensorFlow keeps its traced graphs (~15 MB per fit); there the tuner reports it (next test)
     and the command restarts itself (test_tune_restarts_itself_past_its_memory_budget)."""
     if keras.backend.backend() == "tensorflow":
         pytest.skip("TensorFlow retains traced graphs per fit; covered by the restart tests")
-    trials = search.search(_tuner(tmp_path, tiny, max_trials=7, folds=1))
+    trials = search.search(_tuner(tmp_path, nist_dataset, max_trials=7, folds=1))
     rss = trials.sort_values("trial_id")["rss_mb"].tolist()
     # The first models of a new kind cost a one-off step; after that no trend, only the
     # allocator's ups and downs (without the clearing, JAX grew about 60 MB per trial: the
@@ -278,31 +271,30 @@ def test_memory_does_not_grow_from_trial_to_trial(tmp_path, tiny):
 
 
 @pytest.mark.any_backend
-def test_tuner_stops_between_trials_past_its_memory_budget(tmp_path, tiny, monkeypatch):
+def test_tuner_stops_between_trials_past_its_memory_budget(tmp_path, nist_dataset, monkeypatch):
     readings = iter([1000.0, 1000.0] + [1600.0] * 20)  # run_trial and on_trial_end read it
     monkeypatch.setattr(search, "rss_mb", lambda: next(readings))
-    tuner = _tuner(tmp_path, tiny, max_trials=4, folds=2)
+    tuner = _tuner(tmp_path, nist_dataset, max_trials=4, folds=2)
     tuner.max_growth_mb = 500
     with pytest.raises(search.MemoryBudgetReached, match="grew by 600 MB"):
         search.search(tuner)
     trials = search.write_tables(tmp_path / "tune", "mlp")
     assert trials["status"].tolist() == ["completed", "completed"]  # both kept on disk
-    assert len(search.search(_tuner(tmp_path, tiny, max_trials=4, folds=2))) == 4
+    assert len(search.search(_tuner(tmp_path, nist_dataset, max_trials=4, folds=2))) == 4
 
 
 @pytest.mark.any_backend
 @pytest.mark.slow
-def test_tune_restarts_itself_past_its_memory_budget(tmp_path):
+def test_tune_restarts_itself_past_its_memory_budget(tmp_path, nist_dir):
     """With a 1 MB budget the command restarts after every trial and still runs each once."""
     import os
     import subprocess
     import sys
 
-    folder = write_nist(tmp_path / "nist", train_per_class=6)
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
     done = subprocess.run(
         [sys.executable, "-m", "benchmark.cli", "tune", "--arch", "mlp", "--max-trials", "3",
-         "--folds", "1", "--epochs", "1", "--max-memory-growth", "1", "--data-dir", str(folder),
+         "--folds", "1", "--epochs", "1", "--max-memory-growth", "1", "--data-dir", str(nist_dir),
          "--results-dir", str(tmp_path / "r"), "--run-id", "restart"],
         env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -316,11 +308,11 @@ def test_tune_restarts_itself_past_its_memory_budget(tmp_path):
 
 
 @pytest.mark.any_backend
-def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
+def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, nist_dataset):
     base = _base(folds=3)
     arms = ablation.plan(base, ["activation"])
     assert [a["id"] for a in arms] == ["baseline", "activation-elu", "activation-leaky_relu"]
-    table = ablation.run_arms(arms, tiny, tmp_path / "abl", stamp={}, stream=None)
+    table = ablation.run_arms(arms, nist_dataset, tmp_path / "abl", stamp={}, stream=None)
     assert table["baseline"].tolist() == [True, False, False]
     assert table.loc[0, "delta"] == 0
     for row in table.iloc[1:].itertuples():
@@ -331,11 +323,11 @@ def test_ablation_shares_the_baseline_and_pairs_the_folds(tmp_path, tiny):
         assert row.p_adjusted >= row.p_value and row.ci_low <= row.delta <= row.ci_high
     # A second ablation over another factor reuses the trained baseline folder.
     baseline_folds = (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text()
-    ablation.run_arms(ablation.plan(base, ["batch_norm"]), tiny, tmp_path / "abl", {}, None)
+    ablation.run_arms(ablation.plan(base, ["batch_norm"]), nist_dataset, tmp_path / "abl", {}, None)
     assert (tmp_path / "abl" / "arms" / "baseline" / "folds.csv").read_text() == baseline_folds
 
 
-def test_an_arm_started_with_another_configuration_is_refused_not_mixed(tmp_path, tiny):
+def test_an_arm_started_with_another_configuration_is_refused_not_mixed(tmp_path, nist_dataset):
     """An unfinished arm whose stored configuration is not the plan's (a rule changed between
     invocations) is refused in one line, its folds kept, instead of finished with new settings."""
     arms = ablation.plan(_base(folds=2), ["schedule"])
@@ -344,18 +336,18 @@ def test_an_arm_started_with_another_configuration_is_refused_not_mixed(tmp_path
         {"kind": "cv", "run": {}, "digest": "0ld0ld00"})
     (arm_dir / "folds.csv").write_text("fold,val_accuracy\n1,0.5\n")
     with pytest.raises(ValueError, match="schedule-step .* was started with another configuration"):
-        ablation.run_arms(arms[1:], tiny, tmp_path / "abl", stamp={}, stream=None)
+        ablation.run_arms(arms[1:], nist_dataset, tmp_path / "abl", stamp={}, stream=None)
     assert (arm_dir / "folds.csv").read_text() == "fold,val_accuracy\n1,0.5\n"
 
 
 @pytest.mark.any_backend
-def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, tiny):
+def test_identical_fold_scores_give_one_answer_everywhere(tmp_path, nist_dataset):
     from benchmark import claims, paired, verdicts
 
     base = _base(folds=2)
     arms = ablation.plan(base, ["augment"])[:1]
     twin = dict(arms[0], id="twin", factor="twin", baseline=False)
-    table = ablation.run_arms([arms[0], twin], tiny, tmp_path / "abl", {}, None)
+    table = ablation.run_arms([arms[0], twin], nist_dataset, tmp_path / "abl", {}, None)
     assert table.loc[1, "delta"] == 0 and pd.isna(table.loc[1, "p_value"])
     assert pd.isna(table.loc[1, "p_adjusted"]) and pd.isna(table.loc[1, "p_plain"])
     folds = pd.Series(table.loc[1, ["fold_1", "fold_2"]].to_numpy(float), index=[1, 2])
@@ -426,7 +418,7 @@ def test_tune_then_cv_from_the_best_trial(capsys, tmp_path, nist_dir, monkeypatc
 
 
 def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
-    from benchmark import cli, runs
+    from benchmark import cli, commands
     from benchmark.arguments import UsageError
 
     search = {"kind": "tune", "arch": "mlp", "base": {"split": "letters", "limit": 500, "seed": 3},
@@ -434,7 +426,7 @@ def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
 
     def options(*argv, searched=search):
         args = cli.build_parser().parse_args(["cv", *argv])
-        runs.data_options(args, searched)
+        commands.data_options(args, searched)
         return args.data_dir, args.split, args.limit, args.seed
 
     assert options("--from-trial", "s") == (str(nist_dir), "letters", 500, 3)
@@ -452,7 +444,7 @@ def test_from_trial_takes_the_searchs_data_options_unless_given(nist_dir):
 
 @pytest.mark.any_backend
 def test_ablate_prints_the_adjusted_p_and_its_verdict(capsys, tmp_path, nist_dir):
-    from benchmark import readers
+    from benchmark import verdicts
 
     code, out, err = run_cli(capsys, "ablate", "--arch", "mlp", "--factors", "batch_norm",
                              "--folds", "3", "--epochs", "1", "--data-dir", str(nist_dir),
@@ -461,13 +453,13 @@ def test_ablate_prints_the_adjusted_p_and_its_verdict(capsys, tmp_path, nist_dir
     row = pd.read_csv(tmp_path / "r" / "abl" / "ablations.csv").iloc[1]
     line = next(line for line in out.splitlines() if line.startswith("batch_norm"))
     p = "-" if pd.isna(row["p_adjusted"]) else f"{row['p_adjusted']:.3f}"
-    verdict = readers.verdict_text(row)
+    verdict = verdicts.verdict_text(row)
     assert f"  p_adjusted {p}  {verdict}  " in line, line
 
 
-def test_same_seed_same_trials(tmp_path, tiny):
-    first = search.search(_tuner(tmp_path / "a", tiny, max_trials=2, folds=1))
-    second = search.search(_tuner(tmp_path / "b", tiny, max_trials=2, folds=1))
+def test_same_seed_same_trials(tmp_path, nist_dataset):
+    first = search.search(_tuner(tmp_path / "a", nist_dataset, max_trials=2, folds=1))
+    second = search.search(_tuner(tmp_path / "b", nist_dataset, max_trials=2, folds=1))
     names = list(spaces.describe("mlp"))
     assert first[names].astype(str).values.tolist() == second[names].astype(str).values.tolist()
 

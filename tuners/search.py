@@ -88,15 +88,6 @@ def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int) -> keras_
     raise ValueError(f"unknown tuner {name!r}; choose from {', '.join(TUNERS)}")
 
 
-def make_splitter(folds: int, seed: int, repeats: int = 1):
-    """K stratified folds (repeated), or (folds == 1) one stratified 80/20 holdout split."""
-    if folds == 1:
-        from sklearn.model_selection import StratifiedShuffleSplit
-
-        return StratifiedShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
-    return cv.make_splitter(folds, seed, repeats)
-
-
 def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
@@ -133,7 +124,7 @@ class CVTuner(base_tuner.BaseTuner):
             super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
                              project_name=PROJECT, overwrite=False, **kwargs)
         self.data, self.folds, self.run_dir, self.stream = data, folds, Path(run_dir), stream
-        self.splitter = make_splitter(folds, hypermodel.base.seed, hypermodel.base.repeats)
+        self.splitter = cv.make_splitter(folds, hypermodel.base.seed, hypermodel.base.repeats)
         self.max_growth_mb = max_growth_mb
         self._rss_after_first: float | None = None
         # Trials found finished (a resumed search) count as done, not as time spent, in the ETA.
@@ -158,8 +149,7 @@ class CVTuner(base_tuner.BaseTuner):
 
     def run_trial(self, trial, *args, **kwargs) -> dict:
         hp = trial.hyperparameters
-        hm: EmnistHyperModel = self.hypermodel
-        config = hm.config(hp)
+        config = self.hypermodel.config(hp)  # resolved once: every fold trains this
         record_path = Path(self.get_trial_dir(trial.trial_id)) / "cv.json"
         record = _read_json(record_path) or {"folds": []}
         done = {r["fold"] for r in record["folds"]}
@@ -181,9 +171,7 @@ class CVTuner(base_tuner.BaseTuner):
 
         try:
             cv.cross_validate(config, self.data.x_train, self.data.y_train, self.splitter,
-                              skip=done, on_fold=keep, stream=self.stream,
-                              build=lambda seed: hm.build(hp, seed),
-                              train=lambda model, *a, **k: hm.fit(hp, model, *a, **k))
+                              skip=done, on_fold=keep, stream=self.stream)
         except TrainingDiverged as error:
             self.clock.finished()
             record.update(status="failed", reason=str(error), rss_mb=rss_mb(),
@@ -195,7 +183,7 @@ class CVTuner(base_tuner.BaseTuner):
         mean = float(np.mean(scores))
         std = float(statistics.stdev(scores)) if len(scores) > 1 else 0.0
         record.update(status="completed", score=mean, score_std=std, rss_mb=rss_mb(),
-                      settings=json.loads(json.dumps(hm.space(hp))),
+                      settings=json.loads(json.dumps(self.hypermodel.space(hp))),
                       seconds=time.perf_counter() - start)
         results.write_json(record_path, record)
         self.clock.finished()

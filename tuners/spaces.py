@@ -20,7 +20,8 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from benchmark import architectures
+from benchmark import architectures, factors
+from benchmark.config import ACTIVATIONS, OPTIMIZERS
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -31,8 +32,6 @@ MLP_DROPOUT = 0.25  # per hidden layer, the last one excepted (the baseline's [0
 CNN_DROPOUT = 0.5  # the report's "0.5"
 RESNET_DROPOUT = 0.5  # not in the report: the same as the CNN's
 
-ACTIVATIONS = ["relu", "elu", "leaky_relu"]
-OPTIMIZERS = ["adam", "sgd", "rmsprop"]
 REGULARIZATION = ["l1", "l2", "none"]
 
 
@@ -41,7 +40,7 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def _regularization(kind: str) -> dict:
-    return {"l1": L1_FACTOR if kind == "l1" else 0.0, "l2": L2_FACTOR if kind == "l2" else 0.0}
+    return factors.penalties(kind, {"l1": L1_FACTOR, "l2": L2_FACTOR})
 
 
 def mlp_space(hp: keras_tuner.HyperParameters) -> dict:
@@ -49,8 +48,8 @@ def mlp_space(hp: keras_tuner.HyperParameters) -> dict:
     layers = hp.Choice("hidden_layers", [3, 4, 5], default=3)
     units = hp.Choice("units", [32, 64, 128], default=128)
     schedule = hp.Choice("schedule", ["none", "step", "plateau"], default="none")
-    activation = hp.Choice("activation", ACTIVATIONS, default="relu")
-    optimizer = hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    activation = hp.Choice("activation", list(ACTIVATIONS), default="relu")
+    optimizer = hp.Choice("optimizer", list(OPTIMIZERS), default="adam")
     batch_norm = hp.Boolean("batch_norm", default=True)
     regularization = hp.Choice("regularization", REGULARIZATION, default="l1")
     dropout = hp.Boolean("dropout", default=True)
@@ -71,8 +70,8 @@ def cnn_space(hp: keras_tuner.HyperParameters) -> dict:
     with hp.conditional_scope("channels", ["32,64,128"]):
         kernels_3 = hp.Choice("kernels_3_layers", ["3,3,3", "5,5,3", "5,3,3"], default="3,3,3")
     schedule = hp.Choice("schedule", ["cosine", "step"], default="cosine")
-    activation = hp.Choice("activation", ACTIVATIONS, default="relu")
-    optimizer = hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    activation = hp.Choice("activation", list(ACTIVATIONS), default="relu")
+    optimizer = hp.Choice("optimizer", list(OPTIMIZERS), default="adam")
     batch_norm = hp.Boolean("batch_norm", default=True)
     regularization = hp.Choice("regularization", REGULARIZATION, default="none")
     dropout = hp.Choice("dropout", [CNN_DROPOUT, 0.0], default=CNN_DROPOUT)
@@ -88,8 +87,10 @@ def resnet_space(hp: keras_tuner.HyperParameters) -> dict:
     augmentation. Kernel size 5 and filters [64, 128, 256] stay fixed, as in the study."""
     blocks = hp.Choice("blocks", ["2,2,2", "3,3,3", "1,2,3"], default="2,2,2")
     schedule = hp.Choice("schedule", ["cosine", "none", "step", "plateau"], default="cosine")
-    activation = hp.Choice("activation", ["leaky_relu", "relu", "elu"], default="leaky_relu")
-    optimizer = hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    # the ResNet's baseline activation first: ["leaky_relu", "relu", "elu"]
+    activations = ["leaky_relu", *(name for name in ACTIVATIONS if name != "leaky_relu")]
+    activation = hp.Choice("activation", activations, default="leaky_relu")
+    optimizer = hp.Choice("optimizer", list(OPTIMIZERS), default="adam")
     batch_norm = hp.Boolean("batch_norm", default=True)
     regularization = hp.Choice("regularization", REGULARIZATION, default="none")
     dropout = hp.Boolean("dropout", default=False)

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import published, readers, verdicts
+from benchmark import published, readers, verdicts, views
 from benchmark.app.shared import chart, data_caption, item_picker
 
 P_LABELS = {"p_value": "p (corrected)", "p_adjusted": "p (adjusted)",
@@ -70,7 +70,7 @@ def page(catalog: readers.Catalog) -> None:
     data_caption(study)
     rope, rounds = ablation.get("rope") or verdicts.ROPE, ablation.get("adaptive_rounds")
     st.caption(caption(rope, rounds))
-    folds = readers.ablation_folds(table)
+    folds = views.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
         rows = numeric_order(table[table["factor"] == factor], "value")
         st.subheader(f"{study['arch']}: {factor}")
@@ -124,13 +124,13 @@ def caption(rope: float, rounds: int | None) -> str:
             "ignores that the folds' training sets overlap). The interval is the 95% interval "
             "of delta from the same corrected variance; the second chart draws it, the region "
             f"of practical equivalence ±{rope:.3f} shaded. "
-            + readers.verdicts_explained(rope, rounds) + " Colours: better green, worse red, "
+            + verdicts.verdicts_explained(rope, rounds) + " Colours: better green, worse red, "
             "equivalent blue, undecided grey, the baseline black.")
 
 
 def verdict_colour(legend: alt.Legend | None) -> alt.Color:
     """The verdict's colour, the same in both charts and in the report's figure."""
-    colours = readers.VERDICT_COLOURS
+    colours = verdicts.VERDICT_COLOURS
     return alt.Color("verdict:N", scale=alt.Scale(domain=list(colours),
                                                   range=list(colours.values())),
                      legend=legend)
@@ -175,7 +175,7 @@ def delta_chart(rows: pd.DataFrame, rope: float = verdicts.ROPE) -> alt.LayerCha
                alt.Tooltip("verdict_text:N", title="verdict")]
     band = pd.DataFrame({"low": [-rope], "high": [rope], "what": [f"ROPE ±{rope:.3f}"]})
     return alt.layer(
-        alt.Chart(band).mark_rect(color=readers.VERDICT_COLOURS["equivalent"], opacity=0.12)
+        alt.Chart(band).mark_rect(color=verdicts.VERDICT_COLOURS["equivalent"], opacity=0.12)
         .encode(x="low:Q", x2="high:Q", tooltip=alt.Tooltip("what:N", title="equivalence")),
         alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 4], color="#666")
         .encode(x="zero:Q"),

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import readers
+from benchmark import readers, suggestions, views
 from benchmark.app.shared import chart, read
 
 
@@ -21,7 +21,7 @@ def page(catalog: readers.Catalog) -> None:
     bench = read(root, "bench") if (root / "bench.csv").exists() else pd.DataFrame()
     if bench.empty:
         st.warning(f"`bench.csv` is missing from `{root}`, so no controlled speed comparison "
-                   f"exists yet: make it with `{readers.BENCH_COMMAND}`. Until then the speeds "
+                   f"exists yet: make it with `{suggestions.BENCH_COMMAND}`. Until then the speeds "
                    f"below are the runs' own wall times (runs.csv `seconds`, per-epoch times "
                    f"from epochs.csv), measured whenever each run happened.")
     else:
@@ -33,9 +33,9 @@ def page(catalog: readers.Catalog) -> None:
 def step_profiles(root: Path) -> None:
     """profiles/*.csv: each side's profiled time per training step by operator group."""
     st.subheader("Where a training step's time goes (profiles)")
-    groups = readers.profile_groups(root)
+    groups = views.profile_groups(root)
     if groups.empty:
-        st.info(f"No profiles yet: `{readers.PROFILE_COMMAND}`.")
+        st.info(f"No profiles yet: `{suggestions.PROFILE_COMMAND}`.")
         return
     st.caption("Profiled ms per step of the `best` preset (batch 128) by operator group, from "
                "each framework's own profiler: torch.profiler, tf.profiler and jax.profiler "
@@ -87,7 +87,7 @@ def bf16_note(latest: pd.DataFrame) -> str | None:
 def bench_speed(bench: pd.DataFrame) -> None:
     """bench.csv: steady-state training speed per architecture, backend and precision."""
     st.subheader("Training speed (bench.csv)")
-    latest = readers.latest_bench(bench)
+    latest = views.latest_bench(bench)
     needed = {"arch", "backend", "images_per_second"}
     if needed <= set(latest.columns):
         st.caption("Images per second of the `best` preset once compiled and warmed up; the "
@@ -122,9 +122,9 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
     st.subheader("Accuracy of the same configuration on each backend")
     runs = catalog.runs
     if runs.empty:
-        st.info(f"No runs yet: `{readers.FIRST_COMMAND}`.")
+        st.info(f"No runs yet: `{suggestions.FIRST_COMMAND}`.")
         return
-    groups = readers.backend_groups(runs)
+    groups = views.backend_groups(runs)
     if groups.empty:
         st.info("No configuration has been run on more than one backend yet: rerun one with "
                 "`--backend jax` or `--backend torch` to compare. Every run by backend:")
@@ -142,7 +142,7 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
                      f" x {run.epochs} epochs · {run.digest}", "backend": run.backend,
                      "run": run.run_id, "cv_mean": run.cv_mean, "cv_std": run.cv_std,
                      "test_accuracy": run.test_accuracy, "seconds": run.seconds,
-                     "epoch_seconds": readers.epoch_seconds(epochs)})
+                     "epoch_seconds": views.epoch_seconds(epochs)})
     table = pd.DataFrame(rows)
     for configuration, group in table.groupby("configuration", sort=False):
         st.markdown(f"**{configuration}**")

@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from benchmark import published, readers
+from benchmark import published, readers, views
 from benchmark.app.shared import chart, data_caption, read, run_picker
 
 
@@ -56,9 +56,9 @@ def page(catalog: readers.Catalog) -> None:
             ).properties(height=260))
     with right:
         st.subheader("Most confused pairs")
-        pairs = readers.confused_pairs(confusion)
+        pairs = views.confused_pairs(confusion)
         st.dataframe(pairs, hide_index=True)
-        everything = readers.confused_pairs(confusion, top=len(chars) ** 2)
+        everything = views.confused_pairs(confusion, top=len(chars) ** 2)
         notes = []
         for a, b in published.KNOWN_CONFUSIONS:
             hit = everything[((everything.a == a) & (everything.b == b)) |

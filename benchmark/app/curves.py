@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import readers
+from benchmark import readers, suggestions, views
 from benchmark.app.shared import chart, compare_options, read
 
 RUN_COLOURS = alt.Scale(scheme="tableau10")  # runs overlaid need hues that tell apart
@@ -22,7 +22,7 @@ def page(catalog: readers.Catalog) -> None:
     st.header("Curves")
     runs = catalog.runs.set_index("run_id") if not catalog.runs.empty else None
     if runs is None:
-        st.info(f"No runs yet: `{readers.FIRST_COMMAND}`.")
+        st.info(f"No runs yet: `{suggestions.FIRST_COMMAND}`.")
         return
     options = compare_options(catalog)
     main = [run_id for run_id in options if runs.loc[run_id, "role"] == "main"]
@@ -35,7 +35,7 @@ def page(catalog: readers.Catalog) -> None:
         if epochs.empty:
             st.caption(f"`{run_id}` has no finished epoch yet.")
             continue
-        curves.append(readers.fold_curves(epochs, run_id))
+        curves.append(views.fold_curves(epochs, run_id))
         folds = epochs[epochs["fold"] > 0]
         if "learning_rate" in folds:
             rates.append(folds.groupby("epoch", as_index=False)["learning_rate"].mean()
@@ -44,7 +44,7 @@ def page(catalog: readers.Catalog) -> None:
         st.info("Choose one or more runs with finished epochs.")
         return
     curves = pd.concat(curves, ignore_index=True)
-    mean = readers.mean_curves(curves)
+    mean = views.mean_curves(curves)
     st.caption("Solid: training (dropout and augmentation on); dashed: the held-out fold. "
                "Thick lines average the cross-validation folds; the final model is left out.")
     for metric in ("loss", "accuracy"):

@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import paired, readers, verdicts
+from benchmark import paired, readers, results, suggestions, verdicts
 from benchmark.app.ablations import NO_P, p_text
 from benchmark.app.shared import (
     chart,
@@ -32,7 +32,7 @@ def page(catalog: readers.Catalog) -> None:
     st.header("Runs")
     runs = shown_runs(catalog)
     if catalog.runs.empty:
-        st.info(f"No cross-validation runs yet: `{readers.FIRST_COMMAND}`.")
+        st.info(f"No cross-validation runs yet: `{suggestions.FIRST_COMMAND}`.")
     elif runs.empty:
         st.info(f"No main run yet (complete, not collapsed, not a test): turn on **Show pilot "
                 f"runs** in the sidebar to see the {len(catalog.runs)} others.")
@@ -170,8 +170,8 @@ def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
                "folds": 0, "verdict": "not paired: scored on other folds"}
         other = read(run.run_dir, "folds")
         if readers.same_folds(first, run) and not folds.empty and not other.empty:
-            test = paired.compare(other.set_index("fold")["val_accuracy"],
-                                  folds.set_index("fold")["val_accuracy"], int(first["folds"]))
+            test = paired.compare(results.fold_series(other), results.fold_series(folds),
+                                  int(first["folds"]))
             row.update(delta=test["delta"], p_value=test["p_value"], p_plain=test["p_plain"],
                        folds=test["folds"],
                        interval=readers.interval(test["ci_low"], test["ci_high"]),
@@ -182,7 +182,7 @@ def paired_differences(runs: pd.DataFrame, chosen: list[str]) -> None:
                "scored on the same folds (same data, training images, seed, folds and repeats): "
                "the mean difference, its 95% interval and the corrected resampled t-test "
                "(the plain paired t-test's p beside it). "
-               + readers.verdicts_explained(family=None))
+               + verdicts.verdicts_explained(family=None))
     table = pd.DataFrame(rows)
     table[["p_value", "p_plain"]] = table[["p_value", "p_plain"]].map(p_text)
     no_p = (f"{NO_P}: not paired (scored on other folds), or no test (fewer than two paired "

@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import claims, readers, selection
+from benchmark import claims, readers, selection, suggestions
 
 # ------------------------------------------------------------------------- cached reading
 
@@ -78,7 +78,7 @@ def read(directory: Path | str, reader: str):
 def no_results(root: Path, catalog: readers.Catalog) -> None:
     """The message for a folder with nothing to show yet."""
     where = f"`{root}`" if catalog.exists else f"`{root}` (the folder does not exist)"
-    st.info(f"No results in {where}. Make some with `{readers.FIRST_COMMAND}`, or point "
+    st.info(f"No results in {where}. Make some with `{suggestions.FIRST_COMMAND}`, or point "
             f"`EMNIST_BENCH_RESULTS` at a results folder.")
 
 
@@ -164,7 +164,7 @@ def run_picker(catalog: readers.Catalog, label: str, need: str) -> pd.Series | N
         st.info(f"No main run has `{need}`: turn on **Show pilot runs** in the sidebar to "
                 f"choose among the {len(have)} others." if have else
                 f"No run has `{need}` yet: it is written when a run's test evaluation "
-                f"finishes (e.g. `{readers.FIRST_COMMAND}`).")
+                f"finishes (e.g. `{suggestions.FIRST_COMMAND}`).")
         return None
     hidden_note("runs", len(have), len(ids))
     # Options are the bare names, so a link such as /confusion?run=<run-id> picks one.

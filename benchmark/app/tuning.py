@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import readers
+from benchmark import factors, readers, views
 from benchmark.app.shared import chart, item_picker, read
 
 
@@ -50,7 +50,7 @@ def page(catalog: readers.Catalog) -> None:
     st.subheader("Score against each hyperparameter")
     long = done.melt(id_vars=["trial_id", "score"], value_vars=names, var_name="hyperparameter",
                      value_name="value").dropna(subset=["value"])
-    long["value"] = long["value"].map(readers.normalise)
+    long["value"] = long["value"].map(factors.normalise)
     # Each axis in numeric order where all its values are numbers (32, 64, 128, not the text
     # order 128, 32, 64), else in text order.
     numbers = pd.to_numeric(long["value"], errors="coerce")
@@ -67,12 +67,12 @@ def page(catalog: readers.Catalog) -> None:
     st.subheader("Parallel coordinates")
     st.caption("One line per completed trial, coloured by its score; each axis lists the "
                "hyperparameter's values in the space's order.")
-    lines = readers.parallel_coordinates(trials, space)
+    lines = views.parallel_coordinates(trials, space)
     order = [*names, "score"]
     x = alt.X("axis:N", scale=alt.Scale(domain=order), title=None,
               axis=alt.Axis(labelAngle=-20, orient="top", labelOverlap=False, labelAlign="left"))
     y = alt.Y("position:Q", axis=None, scale=alt.Scale(domain=[-0.05, 1.05]))
-    labels = readers.parallel_ticks(space, names)
+    labels = views.parallel_ticks(space, names)
     chart(alt.layer(
         alt.Chart(pd.DataFrame({"axis": order})).mark_rule(color="#bbbbbb").encode(x=x),
         alt.Chart(lines).mark_line(strokeWidth=2, opacity=0.7).encode(

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import keras
 
+from benchmark.config import ACTIVATIONS
 from benchmark.models.fused_batch_norm import FusedBatchNormalization
 
-ACTIVATIONS = ("elu", "leaky_relu", "relu")
 # How Dense and Conv2D weights start: Keras's defaults (glorot_uniform kernels, zero biases), or
 # PyTorch's (nn.Linear / nn.Conv2d: kernel and bias both U(-1/sqrt(fan_in), 1/sqrt(fan_in))),
 # the initialisation of the study's PyTorch code and of the data README's reference figures.

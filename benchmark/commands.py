@@ -4,7 +4,7 @@ Each command is one function of the parsed arguments (benchmark.cli parses and c
 it checks the budget and the names (architecture, preset, `--set` keys, factors: read from
 the registry and the builders' and spaces' source, so before any backend is imported), chooses
 the backend, resolves the configuration, loads the data, opens the run's folder (resuming) and
-hands over to benchmark.cv, tuners.search, tuners.ablation or benchmark.study. Bad input raises
+hands over to benchmark.cv, tuners.search, benchmark.ablation or benchmark.study. Bad input raises
 UsageError before anything trains, where it can be known then. Keras is imported only after the
 backend is chosen.
 """
@@ -63,12 +63,12 @@ def parse_factors(text: str | None) -> list[str] | None:
 def check_names(arch: str, preset: str = "baseline", sets: list[str] = (),
                 factors: list[str] | None = None) -> None:
     """Refuse an unknown architecture, preset, --set key or factor before a backend is chosen:
-    presets.check and spaces.check_factors import no Keras."""
-    from benchmark import presets
+    overrides.check and spaces.check_factors import no Keras."""
+    from benchmark import overrides
     from tuners import spaces
 
     try:
-        presets.check(arch, preset, parse_sets(sets))
+        overrides.check(arch, preset, parse_sets(sets))
         spaces.check_factors(arch, factors)
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -101,12 +101,12 @@ def folds_text(config) -> str:
 
 def resolve_config(args, arch: str, preset: str, sets: list[str]):
     """The RunConfig of the command line (arch, preset, --set, budget, data options)."""
-    from benchmark import precision, presets
+    from benchmark import overrides, precision
 
     try:
         chosen = precision.resolve(getattr(args, "precision", "auto"), arch,
                                    os.environ["KERAS_BACKEND"])
-        return presets.resolve(arch, preset, parse_sets(sets), folds=max(args.folds, 2),
+        return overrides.resolve(arch, preset, parse_sets(sets), folds=max(args.folds, 2),
                                repeats=getattr(args, "repeats", 1), seed=args.seed, split=args.split, limit=args.limit,
                                epochs=args.epochs, batch_size=args.batch_size,
                                precision=chosen)
@@ -134,9 +134,10 @@ def load_data(args, config):
     return data, config
 
 
-def open_store(args, run_id: str, digest: str, payload: dict):
-    """The results folder of a run: created with `payload` as config.json, or reopened to resume
-    when it was made by the same configuration (else a usage error)."""
+def open_store(args, run_id: str, record: dict):
+    """The results folder of a run: created with `record` (results.config_record) as its
+    config.json, or reopened to resume when it was made by the same configuration (the same
+    digest; else a usage error)."""
     from benchmark import results
 
     try:
@@ -145,11 +146,11 @@ def open_store(args, run_id: str, digest: str, payload: dict):
         raise UsageError(str(error)) from None
     if store.exists():
         stored = store.read_config().get("digest")
-        if stored != digest:
+        if stored != record["digest"]:
             raise UsageError(f"run {run_id} already exists with another configuration "
-                             f"({stored} vs {digest}); choose another --run-id")
+                             f"({stored} vs {record['digest']}); choose another --run-id")
     else:
-        store.write_config({**payload, "digest": digest})
+        store.write_config(record)
     return store
 
 
@@ -187,14 +188,14 @@ def cv(args) -> int:
 
 def run_cv(args, config, data, backend: str, run_id: str | None) -> dict:
     """Cross-validate and test one configuration in its run folder (resuming); runs.csv's row."""
-    from benchmark import cv, provenance
+    from benchmark import cv, provenance, results
 
     digest = config.digest(data.fingerprint["sha256"])
     preset = config.preset.replace(":", "-").replace("/", "-")
     run_id = run_id or f"{config.arch}-{preset}-{backend}-{digest}"
-    store = open_store(args, run_id, digest, {
-        "kind": "cv", "run": config.to_dict(), "data": data.fingerprint,
-        **provenance.stamp(backend), "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
+    store = open_store(args, run_id, results.config_record(
+        "cv", digest=digest, data=data.fingerprint, stamp=provenance.stamp(backend),
+        run=config.to_dict(), final_epochs_rule=cv.FINAL_EPOCHS_RULE))
     say(args, f"emnist-bench cv: {config.arch}/{config.preset} on {backend}, "
         f"{describe_data(data.fingerprint)}, {folds_text(config)} x "
         f"{config.training.epochs} epochs -> {store.dir}")
@@ -278,7 +279,7 @@ def search_data_dir(search: dict) -> str | None:
 def config_from_trial(args, tune: dict):
     """--from-trial TUNE_RUN[:TRIAL]: a search's trial (default: its best) as a cv run;
     `tune` is the search's config.json (read_search)."""
-    from benchmark import presets
+    from benchmark import overrides
     from tuners import search, spaces
 
     run_id, _, trial_id = args.from_trial.partition(":")
@@ -296,7 +297,7 @@ def config_from_trial(args, tune: dict):
         config = resolve_config(args, arch, "baseline", args.set)
         settings = spaces.settings(arch, search.trial_values(row, arch))
         chosen = {k: v for k, v in settings.items() if k not in parse_sets(args.set)}
-        return presets.apply(config, chosen, label=f"trial:{run_id}/{row['trial_id']}")
+        return overrides.apply(config, chosen, label=f"trial:{run_id}/{row['trial_id']}")
     except (ValueError, OSError) as error:
         raise UsageError(f"--from-trial: {error}") from None
 
@@ -309,19 +310,18 @@ def tune(args) -> int:
     backend = start(args)
     config = resolve_config(args, args.arch, "baseline", [])
     config = dataclasses.replace(config, folds=args.folds)
-    from benchmark import provenance
+    from benchmark import provenance, results
     from tuners import search, spaces
     from tuners.hypermodels import EmnistHyperModel
 
     data, config = load_data(args, config)
     digest = config.digest(data.fingerprint["sha256"] + args.tuner)
     run_id = args.run_id or f"tune-{config.arch}-{args.tuner}-{backend}-{digest}"
-    store = open_store(args, run_id, digest, {
-        "kind": "tune", "arch": config.arch, "tuner": args.tuner, "folds": args.folds,
-        "repeats": config.repeats,
-        "objective": "mean validation accuracy over the folds", "base": config.to_dict(),
-        "space": spaces.describe(config.arch), "data": data.fingerprint,
-        **provenance.stamp(backend)})
+    store = open_store(args, run_id, results.config_record(
+        "tune", digest=digest, data=data.fingerprint, stamp=provenance.stamp(backend),
+        arch=config.arch, tuner=args.tuner, folds=args.folds, repeats=config.repeats,
+        objective="mean validation accuracy over the folds", base=config.to_dict(),
+        space=spaces.describe(config.arch)))
     oracle = search.make_oracle(args.tuner, max_trials=args.max_trials,
                                 epochs=config.training.epochs, seed=args.seed)
     tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir,
@@ -386,7 +386,7 @@ def ablate(args) -> int:
 
 def check_factors(config, factors: list[str] | None) -> None:
     """Refuse a factor outside the architecture's space before any data is loaded."""
-    from tuners import ablation
+    from benchmark import ablation
 
     try:
         ablation.plan(config, factors)
@@ -398,8 +398,7 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
                  run_id: str | None, finished: dict | None = None):
     """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv).
     `finished`: arm id -> a finished run folder to copy instead of training (ablation.run_arms)."""
-    from benchmark import provenance, verdicts
-    from tuners import ablation
+    from benchmark import ablation, provenance, results, verdicts
 
     arms = ablation.plan(config, factors)
     rounds = config.repeats if getattr(args, "until_decided", False) else None
@@ -410,9 +409,9 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
     digest = config.digest(data.fingerprint["sha256"] + adaptive)
     run_id = run_id or f"ablate-{config.arch}-{backend}-{digest}"
     stamp = provenance.stamp(backend)
-    store = open_store(args, run_id, digest, {
-        "kind": "ablate", "arch": config.arch, "base": config.to_dict(), "data": data.fingerprint,
-        "test": ablation.TEST_NAME, "rope": rope, "adaptive_rounds": rounds, **stamp})
+    store = open_store(args, run_id, results.config_record(
+        "ablate", digest=digest, data=data.fingerprint, stamp=stamp, arch=config.arch,
+        base=config.to_dict(), test=ablation.TEST_NAME, rope=rope, adaptive_rounds=rounds))
     if store.read_config().get("rope") != rope:  # a fixed budget judged again at another rope
         store.write_config({**store.read_config(), "rope": rope})
     budget = (f"up to {rounds} rounds of {config.folds} folds, each arm stopping once decided"
@@ -444,7 +443,7 @@ def study(args) -> int:
 
 def study_one(args, base, backend: str, factors: list[str] | None) -> None:
     """One architecture's study: its baseline and best presets, then its ablation."""
-    from benchmark import provenance, study
+    from benchmark import provenance, results, study
 
     data, base = load_data(args, base)
     best = resolve_config_for(args, base, "best")
@@ -455,12 +454,13 @@ def study_one(args, base, backend: str, factors: list[str] | None) -> None:
     adaptive = f"until-decided rope {args.rope}" if args.until_decided else ""
     digest = base.digest(data.fingerprint["sha256"] + "study" + ",".join(factors or [])
                          + adaptive)
-    store = open_store(args, f"study-{base.arch}-{backend}-{digest}", digest, {
-        "kind": "study", "arch": base.arch, "factors": factors or "all",
-        "budget": {"folds": base.folds, "repeats": base.repeats, "epochs": args.epochs,
-                   "limit": args.limit,
-                   "batch_size": args.batch_size, "seed": args.seed, "split": args.split},
-        "base": base.to_dict(), "data": data.fingerprint, **provenance.stamp(backend)})
+    store = open_store(args, f"study-{base.arch}-{backend}-{digest}", results.config_record(
+        "study", digest=digest, data=data.fingerprint, stamp=provenance.stamp(backend),
+        arch=base.arch, factors=factors or "all",
+        budget={"folds": base.folds, "repeats": base.repeats, "epochs": args.epochs,
+                "limit": args.limit, "batch_size": args.batch_size, "seed": args.seed,
+                "split": args.split},
+        base=base.to_dict()))
     say(args, f"emnist-bench study: {base.arch} on {backend}, {describe_data(data.fingerprint)} "
         f"-> {store.dir}")
 

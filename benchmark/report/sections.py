@@ -1,227 +1,46 @@
-"""`emnist-bench report`: results/REPORT.md and its figures, generated from the stored results.
-
-    emnist-bench report                 # reads results/, writes results/REPORT.md + figures/
-
-Nothing is trained and no number is typed: every figure comes from the run, ablation, study
-and bench tables under the results folder, read through benchmark.readers (the app's reader).
-It opens on the summary (benchmark/claims.py, the app's first page too), then the main results
-(benchmark/selection.py: each architecture's and preset's main run and main ablation), and puts
-pilots, tests and collapsed runs in an appendix. Every table names the data each number came
-from (split, official or not, sizes) and its budget (folds x epochs, --limit). The study's own
-numbers (benchmark/STUDY.md, "Published numbers") appear only as the "study" column of the
-claims table, and a ByMerge-derived result is never compared with them as if it were an EMNIST
-Balanced one.
+"""The report's sections: each a function that returns its Markdown ("" for a section with
+nothing to show), drawing its figures with benchmark/report/figures.py and its tables with
+benchmark/markdown.py. benchmark/report/__init__.py lists them in order.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.patches  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from benchmark import (  # noqa: E402
+from benchmark import (
     architectures,
     claims,
+    markdown,
     planner,
     provenance,
     readers,
-    results,
     selection,
     verdicts,
+    views,
+)
+from benchmark.report import sources
+from benchmark.report.figures import (
+    ablation_figure,
+    confusion_figure,
+    parity_figure,
+    presets_figure,
+    profile_figure,
 )
 
-FIGURES = readers.FIGURES  # results/figures/
-FIGURE_LINK = re.compile(r"!\[[^\]]*\]\((" + FIGURES + r"/[^)]+)\)")
 fmt, label = readers.fmt, claims.label
+TITLE = "# EMNIST study, rerun by emnist-bench\n"
 
 
-# ------------------------------------------------------------------------- reading
-
-
-def studies(root: Path) -> pd.DataFrame:
-    """Every study folder's study.csv, with its arch, backend, data and budget."""
-    frames = []
-    for path in sorted(root.glob("*/study.csv")):
-        config = readers.read_json(path.parent / "config.json")
-        table = readers.read_csv(path)
-        if table.empty:
-            continue
-        budget = config.get("budget") or {}
-        # From the parts' runs, so a study run across invocations (or by an older version,
-        # whose study.csv counted only the last invocation's wall time) reads the same.
-        table["seconds"] = readers.parts_seconds(root, table["run_id"])
-        table.insert(0, "study", path.parent.name)
-        table.insert(1, "arch", config.get("arch"))
-        table.insert(2, "backend", config.get("backend"))
-        table.insert(3, "data", readers.data_label(config.get("data") or {}))
-        precision = ((config.get("base") or {}).get("training") or {}).get("precision")
-        table.insert(4, "budget", readers.budget_text(budget.get("folds"), budget.get("epochs"),
-                                                      budget.get("limit"), precision,
-                                                      budget.get("repeats")))
-        frames.append(table)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-# ------------------------------------------------------------------------- figures
-
-
-def save(fig, root: Path, name: str) -> str:
-    """Write a figure under results/figures/ (atomically); its path relative to REPORT.md."""
-    folder = root / FIGURES
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.tmp.png"
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(folder / name)
-    return f"{FIGURES}/{name}"
-
-
-def presets_figure(root: Path, table: pd.DataFrame) -> str | None:
-    if table.empty:
-        return None
-    labels = [f"{label(r.arch)} {r.preset} ({r.backend})\n{r.data}\n{r.budget}"
-              for r in table.itertuples()]
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(table)), 4.5))
-    x = np.arange(len(table))
-    ax.bar(x - 0.2, table["cv_mean"], 0.4, yerr=table["cv_std"].fillna(0), capsize=3,
-           label="CV mean ± std (validation)")
-    ax.bar(x + 0.2, table["test_accuracy"], 0.4, label="test")
-    ax.set_xticks(x, labels, fontsize=6, rotation=35, ha="right")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title("Baseline and best presets")
-    return save(fig, root, "presets.png")
-
-
-def ablation_figure(root: Path, arch: str, name: str, table: pd.DataFrame,
-                    rope: float = verdicts.ROPE) -> str | None:
-    """Each arm's Δ against the baseline on its 95% interval, coloured by its verdict (the
-    table's: readers.VERDICT_COLOURS), the region of practical equivalence shaded around 0."""
-    arms = table[~table["baseline"]].dropna(subset=["delta"])
-    if arms.empty:
-        return None
-    spread = np.nan_to_num(np.vstack([arms["delta"] - arms["ci_low"],
-                                      arms["ci_high"] - arms["delta"]]))
-    colours = readers.VERDICT_COLOURS
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(arms) + 1.6))
-    band = ax.axvspan(-rope, rope, color=colours["equivalent"], alpha=0.12, linewidth=0)
-    y = np.arange(len(arms))
-    ax.barh(y, arms["delta"], xerr=spread, capsize=2,
-            color=[colours.get(v, colours[verdicts.NO_TEST]) for v in arms["verdict"]])
-    ax.set_yticks(y, [f"{f} = {v}" for f, v in zip(arms["factor"], arms["value"], strict=True)],
-                  fontsize=8)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.invert_yaxis()
-    ax.set_xlabel("validation accuracy minus the baseline's, same folds (mean, 95% interval)")
-    shown = [k for k in (*verdicts.KINDS, verdicts.NO_TEST) if k in set(arms["verdict"])]
-    handles = [matplotlib.patches.Patch(color=colours[k], label=k) for k in shown]
-    ax.legend([*handles, band], [*shown, f"ROPE ±{rope:.3f}"], fontsize=7, loc="best")
-    ax.set_title(f"{label(arch)} ablation, coloured by verdict: better green, worse red, "
-                 f"equivalent blue (inside the shaded ±{rope:.3f}), undecided grey", fontsize=8)
-    return save(fig, root, f"{name}.png")
-
-
-def confusion_figure(root: Path, arch: str, run_dir: Path, pairs: pd.DataFrame) -> str | None:
-    table, images = readers.read_misclassified(run_dir)
-    if images is None or pairs.empty:
-        return None
-    rows = pairs.head(6)
-    per_row = 6
-    fig, axes = plt.subplots(len(rows), per_row, figsize=(per_row * 1.1, len(rows) * 1.25))
-    axes = np.atleast_2d(axes)
-    for i, pair in enumerate(rows.itertuples()):
-        picked = table.index[table["has_image"] & (
-            ((table["true_char"] == pair.a) & (table["predicted_char"] == pair.b))
-            | ((table["true_char"] == pair.b) & (table["predicted_char"] == pair.a)))]
-        for j in range(per_row):
-            ax = axes[i, j]
-            ax.axis("off")
-            if j < len(picked):
-                k = picked[j]
-                ax.imshow(images[k], cmap="gray_r")
-                ax.set_title(f"{table.at[k, 'true_char']}→{table.at[k, 'predicted_char']}",
-                             fontsize=8)
-    fig.suptitle(f"{label(arch)}: misclassified test images of the most confused "
-                 "pairs (true→predicted)", fontsize=9)
-    return save(fig, root, f"confusions-{arch}.png")
-
-
-def parity_figure(root: Path, groups: pd.DataFrame) -> str | None:
-    if groups.empty:
-        return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    labels = [f"{r.arch} {r.preset}\n{r.backend}" for r in groups.itertuples()]
-    x = np.arange(len(groups))
-    left.bar(x, groups["test_accuracy"])
-    left.set_xticks(x, labels, fontsize=7)
-    left.set_ylabel("test accuracy")
-    right.bar(x, groups["seconds"] / 60)
-    right.set_xticks(x, labels, fontsize=7)
-    right.set_ylabel("minutes (CV + final model)")
-    fig.suptitle("The same configuration, seed and data on each backend", fontsize=9)
-    return save(fig, root, "backends.png")
-
-
-GROUP_COLOURS = {"convolution": "tab:blue", "matrix multiply": "tab:cyan",
-                 "pooling": "tab:purple", "reductions": "tab:orange",
-                 "elementwise and casts": "tab:red", "other": "tab:gray"}
-
-
-def profile_figure(root: Path, groups: pd.DataFrame) -> str | None:
-    """Stacked bars: each side's profiled ms per step by operator group, one panel per
-    architecture and precision."""
-    if groups.empty:
-        return None
-    panels = list(groups.groupby(["arch", "precision"], sort=True))
-    height = sum(0.9 + 0.35 * frame["side"].nunique() for _, frame in panels)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, height), squeeze=False)
-    for ax, ((arch, precision), frame) in zip(axes[:, 0], panels, strict=True):
-        table = frame.pivot_table(index="side", columns="group", values="ms_per_step",
-                                  aggfunc="sum", fill_value=0.0)
-        left = np.zeros(len(table))
-        for group, colour in GROUP_COLOURS.items():
-            if group in table:
-                ax.barh(table.index, table[group], left=left, color=colour, label=group)
-                left += table[group].to_numpy()
-        ax.set_title(f"{label(arch)}, {precision}", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel("profiled ms per training step (batch 128)", fontsize=8)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=7,
-               bbox_to_anchor=(0.5, 1.04))
-    fig.tight_layout()
-    return save(fig, root, "profiles.png")
-
-
-# ------------------------------------------------------------------------- sections
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    """A table in Markdown, a `|` inside a cell escaped (a verdict's "|Δ|" is one)."""
-    if frame.empty:
-        return "_none yet_\n"
-
-    def cell(value) -> str:
-        return str(value).replace("|", "\\|")
-
-    head = "| " + " | ".join(map(cell, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(map(cell, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([head, rule, *body]) + "\n"
-
-
-def image(path: str | None, alt: str) -> str:
-    return f"\n![{alt}]({path})\n" if path else ""
+def generated() -> str:
+    """When, at which code version and from what the report was generated."""
+    return (f"Generated by `emnist-bench report` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} "
+            f"UTC at code version `{provenance.code_version()}` from the tables under `results/` "
+            "(see `results/README.md`); nothing here is typed by hand except the study's own "
+            "numbers (benchmark/STUDY.md), which appear only in the claims table's *study* "
+            "column.\n")
 
 
 def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -256,7 +75,7 @@ def presets_section(root: Path, main: pd.DataFrame) -> str:
             "largest data, complete and not collapsed (a study's `best` part stands for "
             "`best`). CV = mean ± std of the validation accuracy over the folds; test = the "
             "final model (trained on the whole training split) on the test split.\n\n"
-            + markdown(shown) + image(figure, "baseline and best presets") + "\n" + absent)
+            + markdown.table(shown) + markdown.image(figure, "baseline and best presets") + "\n" + absent)
 
 
 def ablation_section(root: Path, arch: str, ablation: dict) -> str:
@@ -288,7 +107,7 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
                          for _, r in table.iterrows()],
         **{name: table[column].map(lambda v: fmt(v, ".3f")) for name, column in p.items()},
         **({"rounds": table["rounds"].map(lambda v: fmt(v, ".0f"))} if rounds else {}),
-        "verdict": [readers.verdict_text(r) for _, r in table.iterrows()],
+        "verdict": [verdicts.verdict_text(r) for _, r in table.iterrows()],
         "test accuracy": table["test_accuracy"].map(fmt)})
     figure = ablation_figure(root, arch, ablation["id"], table, rope)
     data = readers.data_label(config.get("data") or {})
@@ -297,16 +116,14 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
             "one factor of the baseline; every arm is trained on the same folds as the "
             "baseline, so `delta` is paired fold by fold ("
             f"{table['test'].iloc[0] if 'test' in table else config.get('test')}). "
-            f"ROPE: ±{rope:.3f}. {readers.verdicts_explained(rope, rounds)}\n\n"
-            + markdown(shown) + image(figure, f"{arch} ablation"))
+            f"ROPE: ±{rope:.3f}. {verdicts.verdicts_explained(rope, rounds)}\n\n"
+            + markdown.table(shown) + markdown.image(figure, f"{arch} ablation"))
 
 
-def changes_section(claims: list[dict]) -> str:
+def changes_section(judged: list[dict]) -> str:
     """The claims whose verdict the corrected, adjusted test changed from the plain t-test's."""
-    changed = [{"claim": c["claim"], "plain paired t-test": c["_plain_verdict"],
-                "now": c["verdict"], "why": c["_why"]}
-               for c in claims if "_plain_verdict" in c and c["_plain_verdict"] != c["_judged"]]
-    tested = sum("_plain_verdict" in c for c in claims)
+    changed = claims.changed(judged)
+    tested = sum("_plain_verdict" in c for c in judged)
     text = ("## Verdicts the corrected test changed\n\nThe claims judged by a paired test "
             f"({tested} of them) were first judged by the plain paired t-test at p < "
             f"{verdicts.ALPHA}, with no adjustment and no equivalence test. The folds of one "
@@ -316,7 +133,7 @@ def changes_section(claims: list[dict]) -> str:
             "adjustment controls. ")
     if not changed:
         return text + "No verdict changed.\n"
-    return text + f"These {len(changed)} changed:\n\n" + markdown(pd.DataFrame(changed))
+    return text + f"These {len(changed)} changed:\n\n" + markdown.table(pd.DataFrame(changed))
 
 
 def comparison_section(claims: list[dict]) -> str:
@@ -329,8 +146,35 @@ def comparison_section(claims: list[dict]) -> str:
             "main runs: the main run first, then official data, the largest training set, the "
             "largest budget; the corrected paired test and its equivalence test, adjusted across "
             "the ranking's claims); otherwise each one's main run is shown, not judged."
-            "\n\n" + markdown(pd.DataFrame(claims, columns=[
+            "\n\n" + markdown.table(pd.DataFrame(claims, columns=[
                 "claim", "study", "ours", "data and budget", "verdict"])))
+
+
+def claims_section(judged: list[dict]) -> str:
+    """Every claim of the study with its verdict here (benchmark/claims.py), and how the
+    verdicts are reached."""
+    return ("## Claims of the study, checked\n\n" + claims_explained() + "\n\n"
+            + markdown.table(pd.DataFrame(judged, columns=["claim", "study", "ours",
+                                                           "data and budget", "verdict"])))
+
+
+def plans_section(catalog: readers.Catalog, judged: list[dict]) -> str:
+    """What it would take to decide each open claim (benchmark/planner.py)."""
+    return ("## What would decide the open claims (`emnist-bench plan`)\n\n"
+            + planner.markdown(planner.plan(catalog, judged=judged)))
+
+
+def ablations_section(root: Path, catalog: readers.Catalog) -> str:
+    """Each architecture's main ablation under one heading (the others are in the appendix)."""
+    main = sources.ablations(catalog, main=True)
+    if not main:
+        return ""
+    parts = ["## Ablations, factor by factor\n\nEach architecture's main ablation (the largest "
+             "budget on the largest data, its baseline not collapsed); the others are in the "
+             "appendix.\n",
+             *[ablation_section(root, found["arch"], claims.ablation(catalog, found))
+               for found in main]]
+    return "\n".join(part for part in parts if part)
 
 
 def confusions_section(root: Path, catalog: readers.Catalog) -> str:
@@ -341,15 +185,15 @@ def confusions_section(root: Path, catalog: readers.Catalog) -> str:
         if rep is None:
             continue
         run_dir = Path(rep["run_dir"])
-        pairs = readers.confused_pairs(readers.read_confusion(run_dir), top=8)
+        pairs = views.confused_pairs(readers.read_confusion(run_dir), top=8)
         figure = confusion_figure(root, arch, run_dir, pairs)
         parts.append(f"### {label(arch)} best (`{rep['run_id']}`, test split of {rep['data']})\n\n"
-                     + markdown(pairs) + image(figure, f"{arch} confusions"))
+                     + markdown.table(pairs) + markdown.image(figure, f"{arch} confusions"))
     return "\n".join(parts) if len(parts) > 1 else ""
 
 
 def parity_section(root: Path, runs: pd.DataFrame) -> str:
-    groups = readers.backend_groups(runs) if not runs.empty else runs
+    groups = views.backend_groups(runs) if not runs.empty else runs
     if groups.empty:
         return "### Backend parity\n\n_No configuration has run on more than one backend yet._\n"
     shown = runs_table(groups).assign(**{"configuration digest": groups["digest"].to_numpy()})
@@ -357,11 +201,11 @@ def parity_section(root: Path, runs: pd.DataFrame) -> str:
     return ("### Backend parity\n\nThe same configuration, data and seed (same digest) on each "
             "Keras backend. Backends draw different random numbers from the same seed, so "
             "accuracies differ within fold noise, not bit for bit.\n\n"
-            + markdown(shown) + image(figure, "backend parity"))
+            + markdown.table(shown) + markdown.image(figure, "backend parity"))
 
 
 def precision_section(runs: pd.DataFrame) -> str:
-    groups = readers.precision_groups(runs) if not runs.empty else runs
+    groups = views.precision_groups(runs) if not runs.empty else runs
     if groups.empty:
         return ""
     shown = runs_table(groups).assign(precision=groups["precision"].to_numpy(),
@@ -370,7 +214,7 @@ def precision_section(runs: pd.DataFrame) -> str:
             "and in mixed_bfloat16 (the `--precision auto` default for the CNN and ResNet on "
             "TensorFlow and PyTorch where the CPU has bf16). Minutes are wall time on a shared "
             "2-core machine, not a speed measurement: `emnist-bench bench` is.\n\n"
-            + markdown(shown))
+            + markdown.table(shown))
 
 
 def studies_section(table: pd.DataFrame) -> str:
@@ -381,14 +225,14 @@ def studies_section(table: pd.DataFrame) -> str:
     shown["minutes"] = (shown.pop("seconds") / 60).map(lambda v: fmt(v, ".1f"))
     return ("### Studies run\n\n`emnist-bench study` invocations and the training time each "
             "part's runs recorded (every finished fold and the final fit, over however many "
-            "invocations it took; a fold lost to a kill is not counted).\n\n" + markdown(shown))
+            "invocations it took; a fold lost to a kill is not counted).\n\n" + markdown.table(shown))
 
 
 def bench_section(root: Path) -> str:
     bench = readers.read_csv(root / "bench.csv")
     if bench.empty:
         return ""
-    latest = readers.latest_bench(bench)
+    latest = views.latest_bench(bench)
     shown = latest[["arch", "precision", "backend", "batch_size", "images_per_second",
                     "vs_peer", "peak_memory_mb", "other_cpu", "code_version"]].copy()
     shown["images_per_second"] = shown["images_per_second"].map(lambda v: fmt(v, ",.0f"))
@@ -402,11 +246,11 @@ def bench_section(root: Path) -> str:
         shown.insert(4, "cpu", ran_on)
     return (f"## Training throughput (`emnist-bench bench`)\n\nLatest measurement per "
             f"configuration {where}; `pytorch` is the plain PyTorch loop, `vs_peer` the ratio "
-            "to it (within one invocation, on one machine).\n\n" + markdown(shown))
+            "to it (within one invocation, on one machine).\n\n" + markdown.table(shown))
 
 
 def profile_section(root: Path) -> str:
-    groups = readers.profile_groups(root)
+    groups = views.profile_groups(root)
     if groups.empty:
         return ""
     shown = groups.assign(
@@ -427,7 +271,7 @@ def profile_section(root: Path) -> str:
             "(torch.profiler; tf.profiler and jax.profiler read with xprof; on JAX an "
             "operator is an XLA:CPU thunk). The profilers differ, so compare shares, not "
             "milliseconds; `results/profiles/*.csv` have every operator.\n\n"
-            + markdown(shown) + image(profile_figure(root, groups), "profiled time by group"))
+            + markdown.table(shown) + markdown.image(profile_figure(root, groups), "profiled time by group"))
 
 
 SAME_VERDICT = ("a claim about an arm and its ablation's baseline takes that ablation's verdict "
@@ -446,7 +290,7 @@ def claims_explained() -> str:
             "*better* or *worse* becomes *agrees* or *contradicts* (the sign as claimed or "
             "not); *equivalent* stays *equivalent* (a claim that one is no better *agrees*); "
             "*undecided* names the smallest difference the run could have detected.\n\n"
-            + readers.verdicts_explained(family="the comparisons of one family"))
+            + verdicts.verdicts_explained(family="the comparisons of one family"))
 
 
 def summary_section(summary: claims.Summary) -> str:
@@ -459,7 +303,7 @@ def summary_section(summary: claims.Summary) -> str:
             "claims by the corrected resampled t-test and its equivalence test, adjusted p < "
             f"{verdicts.ALPHA}; {SAME_VERDICT} The details, p-values and runs are in the claims "
             "table below.\n\n"
-            + markdown(lines) + "\n" + summary.not_run + "\n")
+            + markdown.table(lines) + "\n" + summary.not_run + "\n")
 
 
 def data_section(catalog: readers.Catalog) -> str:
@@ -488,7 +332,7 @@ def data_section(catalog: readers.Catalog) -> str:
 
 def set_apart_section(catalog: readers.Catalog) -> str:
     """Every run and search that is not a main one, with why (selection's roles)."""
-    runs = catalog.runs[catalog.runs["role"] != "main"] if not catalog.runs.empty else catalog.runs
+    runs = sources.set_apart_runs(catalog)
     text = ("### Runs set apart\n\nEvery run that is not the main run of its architecture and "
             "preset: `pilot` (less data or a smaller budget than the main run), `repeat` (the "
             "main run's data and budget again), `variant` (--set changes), `collapsed` "
@@ -501,7 +345,7 @@ def set_apart_section(catalog: readers.Catalog) -> str:
         shown = runs_table(runs.assign(collapsed="")).assign(
             role=runs["role"].to_numpy(), why=runs["why"].to_numpy(),
             run=runs["run_id"].to_numpy())
-        text += markdown(shown)
+        text += markdown.table(shown)
     tests = [s for s in catalog.searches if s["role"] != "main"]
     if tests:
         text += ("\nSearches made to test the suite, not to search (the app opens on a real "
@@ -511,9 +355,8 @@ def set_apart_section(catalog: readers.Catalog) -> str:
 
 def appendix(root: Path, catalog: readers.Catalog, study_table: pd.DataFrame) -> str:
     """Pilots, tests and collapsed runs, the other ablations, parity checks and studies."""
-    complete = (catalog.runs[catalog.runs["status"] == "complete"] if not catalog.runs.empty
-                else catalog.runs)
-    ablations = [a for a in catalog.ablations if a["role"] != "main"]
+    complete = sources.complete_runs(catalog)
+    ablations = sources.ablations(catalog, main=False)
     parts = ["## Appendix: pilots, tests and collapsed runs\n\nWhat the tables above leave "
              "out (benchmark/selection.py decides, for the report and the app alike).\n",
              set_apart_section(catalog)]
@@ -529,72 +372,3 @@ def appendix(root: Path, catalog: readers.Catalog, study_table: pd.DataFrame) ->
     parts += [parity_section(root, complete) if not complete.empty else "",
               precision_section(complete), studies_section(study_table)]
     return "\n".join(part for part in parts if part)
-
-
-@dataclasses.dataclass
-class Written:
-    """What `build` wrote: REPORT.md and the figures it links (the only ones left in
-    figures/)."""
-
-    path: Path
-    figures: list[str]
-
-
-def build(root: Path | str) -> Written:
-    """Write results/REPORT.md (and results/figures/*.png) from the results under `root`."""
-    root = Path(root)
-    catalog = selection.annotate(readers.scan(root))
-    judged = claims.check(catalog)
-    summary = claims.summarise(judged, catalog)
-    main_ablations = [a for a in catalog.ablations if a["role"] == "main"]
-    sections = [
-        "# EMNIST study, rerun by emnist-bench\n",
-        f"Generated by `emnist-bench report` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
-        f"at code version `{provenance.code_version()}` from the tables under `results/` (see "
-        "`results/README.md`); nothing here is typed by hand except the study's own numbers "
-        "(benchmark/STUDY.md), which appear only in the claims table's *study* column.\n",
-        summary_section(summary),
-        data_section(catalog),
-        "## Claims of the study, checked\n\n" + claims_explained() + "\n\n"
-        + markdown(pd.DataFrame(judged, columns=["claim", "study", "ours", "data and budget",
-                                                 "verdict"])),
-        changes_section(judged),
-        "## What would decide the open claims (`emnist-bench plan`)\n\n"
-        + planner.markdown(planner.plan(catalog, judged=judged)),
-        presets_section(root, selection.main_runs(catalog)),
-        comparison_section([c for c in judged if c["_section"] == "order"]),
-        "## Ablations, factor by factor\n\nEach architecture's main ablation (the largest "
-        "budget on the largest data, its baseline not collapsed); the others are in the "
-        "appendix.\n" if main_ablations else "",
-        *[ablation_section(root, found["arch"], claims.ablation(catalog, found))
-          for found in main_ablations],
-        confusions_section(root, catalog),
-        bench_section(root),
-        profile_section(root),
-        appendix(root, catalog, studies(root)),
-    ]
-    text = "\n".join(s for s in sections if s) + "\n"
-    path = root / "REPORT.md"
-    results.atomic_write(path, text)
-    linked = sorted(set(FIGURE_LINK.findall(text)))
-    # A chart of an earlier report that this one no longer shows (a pilot's, say) goes.
-    for stale in sorted((root / FIGURES).glob("*.png")):
-        if f"{FIGURES}/{stale.name}" not in linked:
-            stale.unlink()
-    return Written(path, linked)
-
-
-def run(args) -> int:
-    """`emnist-bench report`: REPORT.md and its figures from the stored results."""
-    from benchmark.arguments import UsageError
-
-    root = Path(args.results_dir or results.default_root())
-    if not root.is_dir():
-        raise UsageError(f"no results folder at {root}; run `emnist-bench study --arch mlp` "
-                         "first, or pass --results-dir")
-    written = build(root)
-    if written.figures:
-        print(f"wrote {written.path} and {len(written.figures)} figure(s) in {root / FIGURES}/")
-    else:
-        print(f"wrote {written.path} (no figures: nothing to draw yet)")
-    return 0

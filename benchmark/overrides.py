@@ -105,15 +105,13 @@ def resolve(arch: str, preset: str, overrides: dict[str, str] | None = None, **r
         if run.get(key) is not None:
             training[key] = run.pop(key)
         run.pop(key, None)
-    for key, text in (overrides or {}).items():  # every key is known: check() said so
-        if key in model_kwargs:
-            model_kwargs[key] = parse_value(key, text, model_kwargs[key])
-        else:
-            training[key] = parse_value(key, text, training[key])
+    defaults = {**training, **model_kwargs}  # every key is known: check() said so
+    changed = {key: parse_value(key, text, defaults[key])
+               for key, text in (overrides or {}).items()}
+    model_kwargs, training = place(arch, changed, model_kwargs, training)
     train = TrainConfig(**training)
     train.validate()
     models.build(arch, **model_kwargs)  # raises ValueError for a combination that cannot be built
-    changed = {k: model_kwargs.get(k, training.get(k)) for k in (overrides or {})}
     fields = {k: v for k, v in run.items() if v is not None}
     return RunConfig(arch=arch, preset=preset, model=model_kwargs, training=train,
                      overrides=changed, **fields)
@@ -126,17 +124,29 @@ def apply(config: RunConfig, settings: dict, label: str | None = None) -> RunCon
     bad training values are a ValueError, as with --set (the spaces only offer
     combinations that build).
     """
-    model = dict(config.model)
-    training = dataclasses.asdict(config.training)
+    model, training = place(config.arch, settings, config.model,
+                            dataclasses.asdict(config.training))
+    train = TrainConfig(**training)
+    train.validate()
+    return dataclasses.replace(config, model=model, training=train,
+                               overrides={**config.overrides, **settings},
+                               preset=label or config.preset)
+
+
+def place(arch: str, settings: dict, model: dict, training: dict) -> tuple[dict, dict]:
+    """Copies of the builder's keyword arguments and the TrainConfig fields with each typed
+    setting put where its key is known, the builder's first: the one routing rule of `--set`,
+    the search spaces and the ablation's arms.
+
+    Raises:
+        ValueError: a key that is neither.
+    """
+    model, training = dict(model), dict(training)
     for key, value in settings.items():
         if key in model:
             model[key] = value
         elif key in training:
             training[key] = value
         else:
-            raise ValueError(f"no such setting for {config.arch}: {key}")
-    train = TrainConfig(**training)
-    train.validate()
-    return dataclasses.replace(config, model=model, training=train,
-                               overrides={**config.overrides, **settings},
-                               preset=label or config.preset)
+            raise ValueError(f"no such setting for {arch}: {key}")
+    return model, training

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import adaptive, cv, paired, presets, results, verdicts
+from benchmark import adaptive, cv, overrides, paired, results, verdicts
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.progress import WorkClock
@@ -66,7 +66,7 @@ def plan(base: RunConfig, factors: list[str] | None = None) -> list[dict]:
         step = step_within(base.training.step_size, base.training.epochs)
         if arm["values"].get("schedule") == "step" and step != base.training.step_size:
             settings["step_size"] = step
-        arm["config"] = presets.apply(base, settings, label=f"ablation:{arm['id']}")
+        arm["config"] = overrides.apply(base, settings, label=f"ablation:{arm['id']}")
     return arms
 
 
@@ -129,10 +129,10 @@ def prepare(arm: dict, data: Dataset, root: Path, stamp: dict, stream, source: P
         raise ValueError(f"arm {arm['id']} of {root.parent.name} was started with another "
                          f"configuration; delete {root / arm['id']} to run it again")
     if not store.exists():
-        store.write_config({"kind": "cv", "run": config.to_dict(), "digest": digest,
-                            "data": data.fingerprint, "ablation_factor": arm["factor"],
-                            "ablation_value": str(arm["value"]), **stamp,
-                            "final_epochs_rule": cv.FINAL_EPOCHS_RULE})
+        store.write_config(results.config_record(
+            "cv", digest=digest, data=data.fingerprint, stamp=stamp, run=config.to_dict(),
+            ablation_factor=arm["factor"], ablation_value=str(arm["value"]),
+            final_epochs_rule=cv.FINAL_EPOCHS_RULE))
     return store
 
 
@@ -186,10 +186,7 @@ def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream
 
 def fold_scores(store: results.RunStore) -> pd.Series:
     """An arm's validation accuracy per fold number (empty before its first fold)."""
-    table = store.read_table("folds.csv") if store.exists() else pd.DataFrame()
-    if table.empty:
-        return pd.Series(dtype=float)
-    return table.set_index("fold")["val_accuracy"].sort_index()
+    return results.fold_series(store.read_table("folds.csv") if store.exists() else pd.DataFrame())
 
 
 def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,
