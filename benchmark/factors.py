@@ -19,6 +19,11 @@ LISTS = {"channels": "filters", "kernels_2_layers": "kernels", "kernels_3_layers
 PENALTIES = ("l1", "l2")
 
 
+def listed(factor: str, text: str) -> dict[str, tuple[int, ...]]:
+    """A list factor's setting: "5,5,3" of `kernels_3_layers` is {"kernels": (5, 5, 3)}."""
+    return {LISTS[factor]: tuple(int(v) for v in text.split(","))}
+
+
 def penalties(kind: str, sizes: dict[str, float]) -> dict[str, float]:
     """The regularization factor's settings: its kind's penalty at its size, the others 0."""
     return {penalty: sizes[penalty] if kind == penalty else 0.0 for penalty in PENALTIES}

@@ -32,11 +32,7 @@ MLP_DROPOUT = 0.25  # per hidden layer, the last one excepted (the baseline's [0
 CNN_DROPOUT = 0.5  # the report's "0.5"
 RESNET_DROPOUT = 0.5  # not in the report: the same as the CNN's
 
-REGULARIZATION = ["l1", "l2", "none"]
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(","))
+REGULARIZATION = [*factors.PENALTIES, "none"]
 
 
 def _regularization(kind: str) -> dict:
@@ -75,9 +71,10 @@ def cnn_space(hp: keras_tuner.HyperParameters) -> dict:
     batch_norm = hp.Boolean("batch_norm", default=True)
     regularization = hp.Choice("regularization", REGULARIZATION, default="none")
     dropout = hp.Choice("dropout", [CNN_DROPOUT, 0.0], default=CNN_DROPOUT)
-    filters = _ints(channels)
-    kernels = _ints(kernels_2 if len(filters) == 2 else kernels_3)
-    return {"filters": filters, "kernels": kernels, "activation": activation,
+    two_layers = channels.count(",") == 1
+    kernels = factors.listed(*(("kernels_2_layers", kernels_2) if two_layers
+                               else ("kernels_3_layers", kernels_3)))
+    return {**factors.listed("channels", channels), **kernels, "activation": activation,
             "batch_norm": batch_norm, "dropout": dropout, **_regularization(regularization),
             "schedule": schedule, "optimizer": optimizer}
 
@@ -95,7 +92,7 @@ def resnet_space(hp: keras_tuner.HyperParameters) -> dict:
     regularization = hp.Choice("regularization", REGULARIZATION, default="none")
     dropout = hp.Boolean("dropout", default=False)
     augment = hp.Boolean("augment", default=False)
-    return {"blocks": _ints(blocks), "activation": activation, "batch_norm": batch_norm,
+    return {**factors.listed("blocks", blocks), "activation": activation, "batch_norm": batch_norm,
             "dropout": RESNET_DROPOUT if dropout else 0.0, **_regularization(regularization),
             "schedule": schedule, "optimizer": optimizer, "augment": augment}
 
@@ -125,7 +122,7 @@ def _values(h) -> list:
 
 def _json_value(value):
     if isinstance(value, str) and value.replace(",", "").isdigit():
-        return list(_ints(value))
+        return [int(v) for v in value.split(",")]
     return value
 
 
