@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--arch", required=True, help=arches)
     tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband", "grid"))
     tune.add_argument("--max-trials", type=int, default=10, help="default: 10 (not hyperband)")
+    tune.add_argument("--epoch-budget", type=int, metavar="EPOCHS",
+                      help="start no trial once the trials have trained this many epochs in "
+                      "all (summed over folds); hyperband repeats its brackets until then, so "
+                      "oracles compare at equal training compute (default: no budget)")
     add_budget_options(tune, folds="folds per trial; 1 = one holdout split (default: 5)",
                        epochs="epochs per fold (hyperband: the maximum); default: the "
                        "baseline's")

@@ -306,6 +306,8 @@ def tune(args) -> int:
     check_budget(args, min_folds=1)
     if args.max_trials < 1:
         raise UsageError(f"--max-trials must be at least 1, got {args.max_trials}")
+    if args.epoch_budget is not None and args.epoch_budget < 1:
+        raise UsageError(f"--epoch-budget must be at least 1, got {args.epoch_budget}")
     check_names(args.arch)
     backend = start(args)
     config = resolve_config(args, args.arch, "baseline", [])
@@ -321,15 +323,23 @@ def tune(args) -> int:
         "tune", digest=digest, data=data.fingerprint, stamp=provenance.stamp(backend),
         arch=config.arch, tuner=args.tuner, folds=args.folds, repeats=config.repeats,
         objective="mean validation accuracy over the folds", base=config.to_dict(),
-        space=spaces.describe(config.arch)))
+        space=spaces.describe(config.arch), max_trials=args.max_trials,
+        epoch_budget=args.epoch_budget))
+    if store.read_config().get("epoch_budget") != args.epoch_budget:  # resumed with another
+        store.write_config({**store.read_config(), "max_trials": args.max_trials,
+                            "epoch_budget": args.epoch_budget})
+    budget = args.epoch_budget is not None
     oracle = search.make_oracle(args.tuner, max_trials=args.max_trials,
-                                epochs=config.training.epochs, seed=args.seed)
+                                epochs=config.training.epochs, seed=args.seed, until_budget=budget)
     tuner = search.CVTuner(oracle, EmnistHyperModel(config), data, args.folds, store.dir,
-                           stream=progress(args), max_growth_mb=args.max_memory_growth or None)
+                           stream=progress(args), max_growth_mb=args.max_memory_growth or None,
+                           epoch_budget=args.epoch_budget)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    trials = "hyperband's brackets" if args.tuner == "hyperband" else f"up to {args.max_trials} trials"
     say(args, f"emnist-bench tune: {config.arch} with {args.tuner} on {backend}, "
-        f"{describe_data(data.fingerprint)}, up to {args.max_trials} trials x "
-        f"{args.folds} fold(s) x {config.training.epochs} epochs"
+        f"{describe_data(data.fingerprint)}, {trials} x {args.folds} fold(s) x up to "
+        f"{config.training.epochs} epochs"
+        f"{f', until the trials have trained {args.epoch_budget:,} epochs' if budget else ''}"
         f"{f' as {role}' if role else ''} -> {store.dir}")
     try:
         trials = search.search(tuner)

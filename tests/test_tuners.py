@@ -210,6 +210,27 @@ def test_holdout_search_with_one_fold(tmp_path, nist_dataset):
     assert trials["folds"].tolist() == [1] and trials["score_std"].tolist() == [0.0]
 
 
+def test_an_epoch_budget_stops_hyperband_after_more_than_one_pass(tmp_path, nist_dataset):
+    """Hyperband at 3 epochs and factor 3 makes 6 trials a pass, 12 epochs a fold; at 2 folds
+    a budget of 30 epochs takes it into a second pass, and stops it within one trial of 30."""
+    def tuner():
+        oracle = search.make_oracle("hyperband", max_trials=1, epochs=3, seed=0,
+                                    until_budget=True)
+        return search.CVTuner(oracle, EmnistHyperModel(_base(epochs=3)), nist_dataset, 2,
+                              tmp_path / "tune", stream=log, epoch_budget=30)
+
+    log = io.StringIO()
+    trials = search.search(tuner())
+    spent = tuner().epochs_spent()
+    folds = pd.read_csv(tmp_path / "tune" / "trial_folds.csv", dtype={"trial_id": str})
+    largest = folds.groupby("trial_id")["epochs_run"].sum().max()  # the most one trial trains
+    assert spent == folds["epochs_run"].sum() and spent >= 30 > spent - largest
+    assert len(trials) > 6  # more than one pass of the brackets
+    assert "search stopped: the trials have trained" in log.getvalue()
+    again = search.search(tuner())  # a rerun starts nothing
+    assert len(again) == len(trials) and tuner().epochs_spent() == spent
+
+
 @pytest.mark.any_backend
 @pytest.mark.parametrize("name", ["bayesian", "grid", "hyperband"])
 def test_other_stock_oracles_run(tmp_path, nist_dataset, name):

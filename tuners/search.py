@@ -71,8 +71,11 @@ TUNERS = ("random", "bayesian", "hyperband", "grid")
 PROJECT = "keras_tuner"
 
 
-def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int) -> keras_tuner.Oracle:
-    """A stock KerasTuner oracle by name. Hyperband ignores max_trials: its budget is epochs."""
+def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int,
+                until_budget: bool = False) -> keras_tuner.Oracle:
+    """A stock KerasTuner oracle by name. Hyperband ignores max_trials: its budget is epochs,
+    one pass of its brackets, or (`until_budget`) as many passes as the search's epoch budget
+    (CVTuner's `epoch_budget`) allows."""
     # KerasTuner treats seed 0 as "no seed" (a random one), so --seed s is oracle seed s + 1.
     common = {"objective": OBJECTIVE, "seed": seed + 1,
               # a diverged trial is recorded as failed and the search goes on
@@ -84,7 +87,9 @@ def make_oracle(name: str, *, max_trials: int, epochs: int, seed: int) -> keras_
     if name == "grid":
         return keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
     if name == "hyperband":
-        return keras_tuner.oracles.HyperbandOracle(max_epochs=epochs, factor=3, **common)
+        return keras_tuner.oracles.HyperbandOracle(
+            max_epochs=epochs, factor=3, hyperband_iterations=None if until_budget else 1,
+            **common)
     raise ValueError(f"unknown tuner {name!r}; choose from {', '.join(TUNERS)}")
 
 
@@ -103,6 +108,11 @@ class MemoryBudgetReached(Exception):
     """
 
 
+class EpochBudgetSpent(Exception):
+    """Raised before a trial would start once the search's trials have trained its epoch
+    budget (CVTuner's `epoch_budget`): the search stops there, and a rerun starts nothing."""
+
+
 class CVTuner(base_tuner.BaseTuner):
     """A KerasTuner tuner whose trials are scored by K-fold cross-validation.
 
@@ -116,16 +126,21 @@ class CVTuner(base_tuner.BaseTuner):
         stream: where progress lines go (None: silent).
         max_growth_mb: raise MemoryBudgetReached after a trial once resident memory has grown
             by more than this since the first trial ended (None: never).
+        epoch_budget: start no trial once the trials have trained this many epochs in all,
+            summed over their folds (`epochs_spent`); None: the oracle's own end. The trial
+            that crosses it finishes, so a search spends at most one trial more.
     """
 
     def __init__(self, oracle, hypermodel: EmnistHyperModel, data: Dataset, folds: int,
-                 run_dir: Path, stream=STDERR, max_growth_mb: float | None = None, **kwargs):
+                 run_dir: Path, stream=STDERR, max_growth_mb: float | None = None,
+                 epoch_budget: int | None = None, **kwargs):
         with atomic_state_files():
             super().__init__(oracle=oracle, hypermodel=hypermodel, directory=str(run_dir),
                              project_name=PROJECT, overwrite=False, **kwargs)
         self.data, self.folds, self.run_dir, self.stream = data, folds, Path(run_dir), stream
         self.splitter = cv.make_splitter(folds, hypermodel.base.seed, hypermodel.base.repeats)
         self.max_growth_mb = max_growth_mb
+        self.epoch_budget = epoch_budget
         self._rss_after_first: float | None = None
         # Trials found finished (a resumed search) count as done, not as time spent, in the ETA.
         # A distributed worker's oracle is a client that holds no trials (and no `trials`).
@@ -137,6 +152,16 @@ class CVTuner(base_tuner.BaseTuner):
     def _say(self, text: str) -> None:
         if self.stream is not None:
             print(text, file=self.stream, flush=True)
+
+    def epochs_spent(self) -> int:
+        """The epochs every trial has trained so far, summed over its folds (its cv.json)."""
+        return sum(int(fold["epochs_run"]) for path in (self.run_dir / PROJECT).glob("trial_*/cv.json")
+                   for fold in (_read_json(path) or {"folds": []})["folds"])
+
+    def pre_create_trial(self):
+        if self.epoch_budget is not None and (spent := self.epochs_spent()) >= self.epoch_budget:
+            raise EpochBudgetSpent(f"the trials have trained {spent:,} epochs, the budget is "
+                                   f"{self.epoch_budget:,}")
 
     def trial_name(self, trial) -> str:
         """How every progress line of a trial names it: "trial 2/10 (id 01)", its place in the
@@ -312,9 +337,13 @@ def _raw_values(arch: str, name: str) -> list:
 
 
 def search(tuner: CVTuner) -> pd.DataFrame:
-    """Run (or resume) the search; return trials.csv's table."""
+    """Run (or resume) the search, to the oracle's end or the tuner's epoch budget; return
+    trials.csv's table."""
     with atomic_state_files():
-        tuner.search(verbose=0)
+        try:
+            tuner.search(verbose=0)
+        except EpochBudgetSpent as reason:
+            tuner._say(f"search stopped: {reason}")
     return write_tables(tuner.run_dir, tuner.hypermodel.base.arch)
 
 
