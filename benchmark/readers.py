@@ -202,6 +202,8 @@ def search_summary(path: Path, config: dict) -> dict:
     best = done["score"].max() if "score" in done and not done.empty else None
     return {"id": path.name, "arch": config.get("arch"), "tuner": config.get("tuner"),
             "backend": config.get("backend"), "folds": config.get("folds"),
+            "epochs": ((config.get("base") or {}).get("training") or {}).get("epochs"),
+            "epoch_budget": config.get("epoch_budget"),
             "objective": config.get("objective"), "data": data_label(config.get("data") or {}),
             "trials": len(trials), "completed": len(done), "best_score": best,
             "created": config.get("created")}

@@ -34,6 +34,9 @@ SET_APART = ROLES[1:]
 # (memory-*), the timing of one trial (trial-time-*), and any name with one of these words.
 TEST_PREFIXES = ("memory-", "trial-time-")
 TEST_WORDS = frozenset({"test", "tests", "smoke"})
+# A search whose trials train this many epochs per fold or fewer checks that searching works;
+# no model of the study learns what it can in so few (the MLP's preset trains 20).
+TEST_SEARCH_EPOCHS = 2
 
 
 def is_test(name: str) -> bool:
@@ -239,10 +242,20 @@ def _ablation_roles(ablations: list[dict]) -> list[dict]:
     return [{k: v for k, v in a.items() if k != "_budget"} for a in ordered]
 
 
+def _search_why_test(search: dict) -> str:
+    """Why a search is a test of the suite ("" where it is a real one): its name, or trials
+    too short to learn (TEST_SEARCH_EPOCHS)."""
+    if is_test(search["id"]):
+        return "a test of the suite (its name)"
+    epochs = search.get("epochs")
+    if epochs is not None and epochs == epochs and epochs <= TEST_SEARCH_EPOCHS:
+        return f"a test of the suite ({int(epochs)} epoch(s) per fold)"
+    return ""
+
+
 def _search_roles(searches: list[dict]) -> list[dict]:
-    rows = [dict(s, role="test" if is_test(s["id"]) else "main",
-                 why="a test of the suite (its name)" if is_test(s["id"]) else "")
-            for s in searches]
+    rows = [dict(s, role="test" if why else "main", why=why)
+            for s in searches for why in [_search_why_test(s)]]
     rows.sort(key=lambda s: str(s.get("created")), reverse=True)
     return sorted(rows, key=lambda s: s["role"] == "test")  # stable: real searches first
 

@@ -1,5 +1,6 @@
 """The results as the app's charts and the report's tables shape them: curves in long form,
-the most confused pairs, parallel coordinates of a search, an ablation's folds, the runs that
+the most confused pairs, parallel coordinates of a search and its anytime curve, an
+ablation's folds, the runs that
 pair up across backends or precisions, profiles by operator group and the latest bench rows.
 
 benchmark/readers.py reads the files; everything here takes what it read (or the results
@@ -89,6 +90,41 @@ def parallel_coordinates(trials: pd.DataFrame, space: dict) -> pd.DataFrame:
                      "position": (trial["score"] - low) / (high - low) if high > low else 0.5,
                      "value": f"{trial['score']:.4f}"})
     return pd.DataFrame(rows, columns=["trial", "axis", "position", "value", "score"])
+
+
+WITHIN = 0.005  # "near the best": half a point of accuracy, the verdicts' rope
+
+
+def anytime(trials: pd.DataFrame) -> pd.DataFrame:
+    """A search's best score so far against the training time it had spent, one row per trial
+    in the order the trials ran (their ids; failed trials cost their time too): the anytime
+    curve of the AlgoPerf benchmark's time-to-result view. Columns: trial_id, hours
+    (cumulative, this trial included), score (this trial's, NaN unless completed), best."""
+    columns = ["trial_id", "hours", "score", "best"]
+    if trials.empty or "seconds" not in trials:
+        return pd.DataFrame(columns=columns)
+    ids = trials["trial_id"].astype(str)
+    order = pd.to_numeric(ids, errors="coerce").fillna(float("inf"))
+    ran = trials.assign(_order=order, trial_id=ids).sort_values(["_order", "trial_id"],
+                                                               kind="stable")
+    completed = ran.get("status", pd.Series("completed", index=ran.index)) == "completed"
+    score = ran["score"].where(completed)
+    return pd.DataFrame({"trial_id": ran["trial_id"],
+                         "hours": ran["seconds"].fillna(0).cumsum() / 3600,
+                         "score": score, "best": score.cummax()},
+                        columns=columns).reset_index(drop=True)
+
+
+def time_to_near_best(curve: pd.DataFrame, within: float = WITHIN) -> dict:
+    """From an anytime curve: the best score, the hours spent when it was found, and the hours
+    spent when the best so far first came within `within` of it."""
+    done = curve.dropna(subset=["best"])
+    if done.empty:
+        return {"best": None, "hours_to_best": None, "hours_to_near": None}
+    best = done["best"].iloc[-1]
+    return {"best": best,
+            "hours_to_best": done.loc[done["best"] >= best, "hours"].iloc[0],
+            "hours_to_near": done.loc[done["best"] >= best - within, "hours"].iloc[0]}
 
 
 def parallel_ticks(space: dict, axes: list[str]) -> pd.DataFrame:

@@ -24,7 +24,9 @@ COMMON = ["--folds", "2", "--epochs", "1"]
 COMMANDS = [
     ["cv", "--arch", "mlp", "--preset", "best", *COMMON, "--run-id", "mlp-best"],
     ["cv", "--arch", "mlp", "--preset", "baseline", *COMMON, "--run-id", "mlp-baseline"],
-    ["tune", "--arch", "mlp", "--max-trials", "2", *COMMON, "--run-id", "tune-mlp"],
+    # three epochs a trial: a search of one or two is a test of the suite (selection.py)
+    ["tune", "--arch", "mlp", "--max-trials", "2", "--folds", "2", "--epochs", "3",
+     "--run-id", "tune-mlp"],
     ["ablate", "--arch", "mlp", "--factors", "activation", *COMMON, "--run-id", "ablate-mlp"],
     ["study", "--arch", "mlp", "--factors", "activation", *COMMON],
 ]

@@ -251,7 +251,11 @@ def test_tuning_lists_the_trials(monkeypatch, app_results):  # noqa: F811
     at = open_app(monkeypatch, app_results, "Tuning")
     trials = at.dataframe[0].value
     assert len(trials) == 2 and "score" in trials
-    assert len(charts(at)) == 2  # score per hyperparameter, parallel coordinates
+    # the anytime curve, score per hyperparameter, parallel coordinates
+    assert len(charts(at)) == 3
+    assert at.subheader[0].value == "Best score so far against training time"
+    curve = charts(at)[0]
+    assert "best CV accuracy so far" in str(curve.spec)
 
 
 def test_opens_on_the_committed_results(monkeypatch):
@@ -510,7 +514,7 @@ def test_tuning_puts_numbers_in_numeric_order(monkeypatch, tmp_path, app_results
         units=[128, 32, 64, 128, 32, 64], activation=["relu", "elu"] * 3)
     trials.to_csv(folder / "tune-mlp" / "trials.csv", index=False)
     at = open_app(monkeypatch, folder, "Tuning")
-    drawn = charts(at)[0].proto  # score against each hyperparameter, one panel each
+    drawn = charts(at)[1].proto  # score against each hyperparameter (after the anytime curve)
     x = next(e["x"] for e in encodings(json.loads(drawn.spec)) if "x" in e)
     assert x["field"] == "value" and x["sort"] == {"field": "order", "op": "min"}
     points = pd.concat([dataframe_util.convert_arrow_bytes_to_pandas_df(named.data.data)

@@ -114,6 +114,19 @@ def test_the_app_opens_on_a_real_search_never_a_memory_test(tmp_path):
     assert [s["role"] for s in found.searches] == ["main", "main", "test", "test"]
 
 
+def test_a_search_of_one_or_two_epochs_a_trial_is_a_test(tmp_path):
+    """The committed 1-epoch searches of the sample check that searching works on every
+    backend; the Tuning page opens on a real search instead and shows them as tests."""
+    searches = [{"id": "tune-mlp-random-jax-64e92dd3", "created": "2026-11-25T11:00",
+                 "epochs": 1},
+                {"id": "tune-mlp-bayesian-jax-0a1b2c3d", "created": "2026-11-20T11:00",
+                 "epochs": 10}]
+    found = catalog(tmp_path, searches=searches)
+    assert [(s["id"], s["role"]) for s in found.searches] == [
+        ("tune-mlp-bayesian-jax-0a1b2c3d", "main"), ("tune-mlp-random-jax-64e92dd3", "test")]
+    assert found.searches[1]["why"] == "a test of the suite (1 epoch(s) per fold)"
+
+
 def ablation(ablation_id, n_train=99707, epochs=4, collapsed="", arch="cnn", **extra):
     return {"id": ablation_id, "arch": arch, "official": False, "n_train": n_train, "folds": 3,
             "repeats": 1, "epochs": epochs, "arms": 14, "baseline_folds": 3,

@@ -1,7 +1,8 @@
 """Tuning: one hyperparameter search (the newest real one first; searches that test the
-suite, such as memory-*, only with "Show pilot runs" on, benchmark/selection.py): its tuner, trials completed, best
-score and folds per trial; the trials in a sortable table; each completed trial's score
-against each hyperparameter; and parallel coordinates, one line per trial."""
+suite, such as memory-* or one-epoch searches, only with "Show pilot runs" on,
+benchmark/selection.py): its tuner, trials completed, best score and folds per trial; its
+anytime curve beside the other searches of its architecture; the trials in a sortable table;
+each completed trial's score against each hyperparameter; and parallel coordinates."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def page(catalog: readers.Catalog) -> None:
     if trials.empty:
         st.info(f"`{search['id']}` has no finished trial yet.")
         return
+    anytime(catalog, search)
     st.dataframe(trials.sort_values("score", ascending=False, na_position="last"),
                  hide_index=True,
                  column_config={"score": st.column_config.NumberColumn(format="%.4f"),
@@ -82,3 +84,31 @@ def page(catalog: readers.Catalog) -> None:
         alt.Chart(labels).mark_text(align="left", dx=4, fontSize=11).encode(
             x=x, y=y, text="value:N"),
     ).properties(height=340))
+
+
+def anytime(catalog: readers.Catalog, search: dict) -> None:
+    """The search's best score so far against the training hours it had spent, beside the
+    other searches of its architecture of the same kind (real, or tests)."""
+    shown = [s for s in catalog.searches
+             if s["arch"] == search["arch"] and s.get("role") == search.get("role")]
+    curves = []
+    for other in shown:
+        curve = views.anytime(read(readers.folder(catalog.root, other["id"]), "trials"))
+        curves.append(curve.dropna(subset=["best"]).assign(
+            search=f"{other['tuner']} ({other['id']})"))
+    long = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    if long.empty:
+        return
+    reached = views.time_to_near_best(views.anytime(read(readers.folder(catalog.root,
+                                                                        search["id"]), "trials")))
+    st.subheader("Best score so far against training time")
+    st.caption(f"Each search's best mean CV accuracy after each trial, against the training "
+               f"hours it had spent (failed trials count). This one found its best after "
+               f"{readers.fmt(reached['hours_to_best'], '.2f')} h and came within "
+               f"{views.WITHIN} of it after {readers.fmt(reached['hours_to_near'], '.2f')} h.")
+    chart(alt.Chart(long).mark_line(interpolate="step-after", point=True).encode(
+        x=alt.X("hours:Q", title="training hours spent"),
+        y=alt.Y("best:Q", title="best CV accuracy so far", scale=alt.Scale(zero=False)),
+        color=alt.Color("search:N", legend=alt.Legend(orient="bottom", columns=1)),
+        tooltip=["search", "trial_id", alt.Tooltip("hours:Q", format=".2f"),
+                 alt.Tooltip("best:Q", format=".4f")]).properties(height=260))

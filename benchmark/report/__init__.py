@@ -43,6 +43,7 @@ SECTIONS = [
     lambda s: sections.comparison_section([c for c in s.judged if c["_section"] == "order"]),
     lambda s: sections.ablations_section(s.root, s.catalog),
     lambda s: sections.confusions_section(s.root, s.catalog),
+    lambda s: sections.searches_section(s.root, s.catalog),
     lambda s: sections.bench_section(s.root),
     lambda s: sections.profile_section(s.root),
     lambda s: sections.appendix(s.root, s.catalog, sources.studies(s.root)),

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmark import claims, readers, results, verdicts  # noqa: E402
+from benchmark import architectures, claims, readers, results, verdicts  # noqa: E402
 
 FIGURES = results.FIGURES  # results/figures/
 label = claims.label
@@ -117,6 +117,25 @@ def parity_figure(root: Path, groups: pd.DataFrame) -> str | None:
     right.set_ylabel("minutes (CV + final model)")
     fig.suptitle("The same configuration, seed and data on each backend", fontsize=9)
     return save(fig, root, "backends.png")
+
+
+def anytime_figure(root: Path, arch: str, curves: dict[str, pd.DataFrame]) -> str | None:
+    """Each search's best score so far against its cumulative training hours (a step line)."""
+    curves = {name: c.dropna(subset=["best"]) for name, c in curves.items()}
+    curves = {name: c for name, c in curves.items() if not c.empty}
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for name, curve in curves.items():
+        (line,) = ax.step(curve["hours"], curve["best"], where="post", label=name)
+        ax.plot(curve["hours"].iloc[-1], curve["best"].iloc[-1], "o", color=line.get_color())
+    ax.set_xlabel("training hours spent by the search")
+    ax.set_ylabel("best CV accuracy so far")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.suptitle(f"{architectures.get(arch).label}: which search finds its best soonest",
+                 fontsize=9)
+    return save(fig, root, f"anytime-{arch}.png")
 
 
 GROUP_COLOURS = {"convolution": "tab:blue", "matrix multiply": "tab:cyan",

@@ -24,6 +24,7 @@ from benchmark import (
 from benchmark.report import sources
 from benchmark.report.figures import (
     ablation_figure,
+    anytime_figure,
     confusion_figure,
     parity_figure,
     presets_figure,
@@ -226,6 +227,42 @@ def studies_section(table: pd.DataFrame) -> str:
     return ("### Studies run\n\n`emnist-bench study` invocations and the training time each "
             "part's runs recorded (every finished fold and the final fit, over however many "
             "invocations it took; a fold lost to a kill is not counted).\n\n" + markdown.table(shown))
+
+
+def searches_section(root: Path, catalog: readers.Catalog) -> str:
+    """The real searches of each architecture (tests of the suite left out): each oracle's
+    best score and the training time it took to find it, and to come within views.WITHIN of
+    it; the anytime curves in one figure per architecture."""
+    real = [s for s in catalog.searches if s.get("role") == "main"]
+    if not real:
+        return ""
+    parts = ["## Searching hyperparameters (`emnist-bench tune`)\n\nEach real search's best "
+             "mean CV accuracy so far against the training time it had spent (tests of the "
+             f"suite left out); *near best* is the time until the best so far came within "
+             f"{views.WITHIN} of the search's best.\n"]
+    for arch in architectures.names():
+        mine = [s for s in real if s["arch"] == arch]
+        if not mine:
+            continue
+        curves, rows = {}, []
+        for search in mine:
+            curve = views.anytime(readers.read_trials(readers.folder(root, search["id"])))
+            reached = views.time_to_near_best(curve)
+            curves[f"{search['tuner']} ({search['id']})"] = curve
+            rows.append({"search": search["id"], "tuner": search["tuner"],
+                         "backend": search["backend"], "trials": search["completed"],
+                         "budget": f"{search['folds']} folds x up to {search['epochs']} epochs"
+                                   + (f", {search['epoch_budget']:,} epochs in all"
+                                      if search.get("epoch_budget") else ""),
+                         "best": fmt(reached["best"]),
+                         "hours to best": fmt(reached["hours_to_best"], ".2f"),
+                         "hours to near best": fmt(reached["hours_to_near"], ".2f"),
+                         "data": search["data"]})
+        figure = anytime_figure(root, arch, curves)
+        parts.append(f"### {architectures.get(arch).label}\n\n"
+                     + markdown.table(pd.DataFrame(rows))
+                     + markdown.image(figure, f"{arch}: best score so far against hours"))
+    return "\n\n".join(parts)
 
 
 def bench_section(root: Path) -> str:
