@@ -154,7 +154,9 @@ def train_arm(arm: dict, data: Dataset, store: results.RunStore, stream, *,
 def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream,
                rounds: int, rope: float, run_dir: Path) -> None:
     """The adaptive loop: replay the stopping rule on the stored folds, test the arms it
-    stopped, train the next round of the open ones (and the baseline), until none is open."""
+    stopped, train the next round of the open ones (and the baseline), until none is open.
+    A stopped arm's final model trains on the folds its verdict read and no more: its
+    rounds x K (what cv.run would otherwise do is finish every fold of the cap first)."""
     k = arms[0]["config"].folds
     by_id = {arm["id"]: arm for arm in arms}
     while True:
@@ -169,7 +171,8 @@ def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream
                     print(f"arm {arm_id}: {verdicts.text(result)} after {result['rounds']} "
                           f"round(s) of {k} folds; its final model and test", file=stream,
                           flush=True)
-                train_arm(by_id[arm_id], data, stores[arm_id], stream)
+                train_arm(by_id[arm_id], data, stores[arm_id], stream,
+                          folds_up_to=int(result["rounds"]) * k)
         if state.done:
             break
         open_arms = [a for a in state.need if a != "baseline"]
@@ -180,8 +183,9 @@ def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream
             train_arm(by_id[arm_id], data, stores[arm_id], stream, folds_up_to=n, test=False)
         results.write_csv(run_dir / "ablations.csv",
                           summarise(arms, root, rope=rope, rounds=rounds))
-    if not stores["baseline"].test_done():
-        train_arm(by_id["baseline"], data, stores["baseline"], stream)
+    if not stores["baseline"].test_done():  # on the folds the last round gave it
+        train_arm(by_id["baseline"], data, stores["baseline"], stream,
+                  folds_up_to=max(len(fold_scores(stores["baseline"])), k))
 
 
 def fold_scores(store: results.RunStore) -> pd.Series:

@@ -2,12 +2,13 @@
 rates by simulation, its bookkeeping on stored folds, and one real run that resumes."""
 
 import json
+import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import adaptive, verdicts
+from benchmark import ablation, adaptive, overrides, results, verdicts
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.any_backend  # statistics and bookkeeping: the same on every backend
@@ -86,3 +87,37 @@ def test_an_adaptive_ablation_records_its_rounds_and_resumes_without_training(
     assert "epoch 1/1" not in err
     again = pd.read_csv(run / "ablations.csv", keep_default_na=False)
     assert again["verdict"].tolist() == table["verdict"].tolist()
+
+
+def test_a_decided_arm_trains_no_fold_past_its_verdict(tmp_path, monkeypatch):
+    """SGD is far worse after the first round and stops there: its final model must not first
+    train the folds of the rounds it no longer needs (cv.run would, asked for all of them).
+    RMSprop, noisy, stays open and gets the second round with the baseline."""
+    base = overrides.resolve("mlp", "baseline", folds=5, repeats=2, epochs=1)
+    arms = ablation.plan(base, ["optimizer"])
+    shift = {"baseline": 0.0, "optimizer-sgd": -0.2, "optimizer-rmsprop": 0.0}
+    noise = {"baseline": 0.0, "optimizer-sgd": 0.001, "optimizer-rmsprop": 0.01}
+    calls = []
+
+    def fake_run(config, data, store, stream=None, *, folds_up_to=None, test=True, **_):
+        for fold in range(1, (folds_up_to or config.folds * config.repeats) + 1):
+            if fold not in store.done_folds():
+                score = 0.8 + shift[store.run_id] + noise[store.run_id] * (-1) ** fold
+                store.add_fold({"fold": fold, "val_accuracy": score, "val_loss": 1.0,
+                                "best_epoch": 1, "epochs_run": 1, "train_size": 8,
+                                "val_size": 2, "seconds": 1.0},
+                               [{"epoch": 1, "loss": 1.0, "accuracy": score}])
+        if test:
+            results.write_json(store.path("test.json"), {"accuracy": 0.8, "loss": 1.0})
+        calls.append((store.run_id, folds_up_to, test))
+        return {}
+
+    monkeypatch.setattr(ablation.cv, "run", fake_run)
+    data = types.SimpleNamespace(fingerprint={"sha256": "0" * 64})
+    root = tmp_path / "arms"
+    stores = {arm["id"]: ablation.prepare(arm, data, root, {}, None, None, number, len(arms))
+              for number, arm in enumerate(arms, start=1)}
+    ablation.run_rounds(arms, data, root, stores, None, 2, verdicts.ROPE, tmp_path)
+    trained = {arm: len(store.done_folds()) for arm, store in stores.items()}
+    assert trained == {"baseline": 10, "optimizer-sgd": 5, "optimizer-rmsprop": 10}
+    assert ("optimizer-sgd", 5, True) in calls
