@@ -98,9 +98,9 @@ WITHIN = 0.005  # "near the best": half a point of accuracy, the verdicts' rope
 def anytime(trials: pd.DataFrame) -> pd.DataFrame:
     """A search's best score so far against the training time it had spent, one row per trial
     in the order the trials ran (their ids; failed trials cost their time too): the anytime
-    curve of the AlgoPerf benchmark's time-to-result view. Columns: trial_id, hours
+    curve of the AlgoPerf benchmark's time-to-result view. Columns: trial_id, minutes
     (cumulative, this trial included), score (this trial's, NaN unless completed), best."""
-    columns = ["trial_id", "hours", "score", "best"]
+    columns = ["trial_id", "minutes", "score", "best"]
     if trials.empty or "seconds" not in trials:
         return pd.DataFrame(columns=columns)
     ids = trials["trial_id"].astype(str)
@@ -110,21 +110,21 @@ def anytime(trials: pd.DataFrame) -> pd.DataFrame:
     completed = ran.get("status", pd.Series("completed", index=ran.index)) == "completed"
     score = ran["score"].where(completed)
     return pd.DataFrame({"trial_id": ran["trial_id"],
-                         "hours": ran["seconds"].fillna(0).cumsum() / 3600,
+                         "minutes": ran["seconds"].fillna(0).cumsum() / 60,
                          "score": score, "best": score.cummax()},
                         columns=columns).reset_index(drop=True)
 
 
 def time_to_near_best(curve: pd.DataFrame, within: float = WITHIN) -> dict:
-    """From an anytime curve: the best score, the hours spent when it was found, and the hours
+    """From an anytime curve: the best score, the minutes spent when it was found, and the minutes
     spent when the best so far first came within `within` of it."""
     done = curve.dropna(subset=["best"])
     if done.empty:
-        return {"best": None, "hours_to_best": None, "hours_to_near": None}
+        return {"best": None, "minutes_to_best": None, "minutes_to_near": None}
     best = done["best"].iloc[-1]
     return {"best": best,
-            "hours_to_best": done.loc[done["best"] >= best, "hours"].iloc[0],
-            "hours_to_near": done.loc[done["best"] >= best - within, "hours"].iloc[0]}
+            "minutes_to_best": done.loc[done["best"] >= best, "minutes"].iloc[0],
+            "minutes_to_near": done.loc[done["best"] >= best - within, "minutes"].iloc[0]}
 
 
 def parallel_ticks(space: dict, axes: list[str]) -> pd.DataFrame:

@@ -87,7 +87,7 @@ def page(catalog: readers.Catalog) -> None:
 
 
 def anytime(catalog: readers.Catalog, search: dict) -> None:
-    """The search's best score so far against the training hours it had spent, beside the
+    """The search's best score so far against the training minutes it had spent, beside the
     other searches of its architecture of the same kind (real, or tests)."""
     shown = [s for s in catalog.searches
              if s["arch"] == search["arch"] and s.get("role") == search.get("role")]
@@ -103,12 +103,12 @@ def anytime(catalog: readers.Catalog, search: dict) -> None:
                                                                         search["id"]), "trials")))
     st.subheader("Best score so far against training time")
     st.caption(f"Each search's best mean CV accuracy after each trial, against the training "
-               f"hours it had spent (failed trials count). This one found its best after "
-               f"{readers.fmt(reached['hours_to_best'], '.2f')} h and came within "
-               f"{views.WITHIN} of it after {readers.fmt(reached['hours_to_near'], '.2f')} h.")
+               f"minutes it had spent (failed trials count). This one found its best after "
+               f"{readers.fmt(reached['minutes_to_best'], '.1f')} min and came within "
+               f"{views.WITHIN} of it after {readers.fmt(reached['minutes_to_near'], '.1f')} min.")
     chart(alt.Chart(long).mark_line(interpolate="step-after", point=True).encode(
-        x=alt.X("hours:Q", title="training hours spent"),
+        x=alt.X("minutes:Q", title="training minutes spent"),
         y=alt.Y("best:Q", title="best CV accuracy so far", scale=alt.Scale(zero=False)),
         color=alt.Color("search:N", legend=alt.Legend(orient="bottom", columns=1)),
-        tooltip=["search", "trial_id", alt.Tooltip("hours:Q", format=".2f"),
+        tooltip=["search", "trial_id", alt.Tooltip("minutes:Q", format=".1f"),
                  alt.Tooltip("best:Q", format=".4f")]).properties(height=260))

@@ -120,16 +120,16 @@ def parity_figure(root: Path, groups: pd.DataFrame) -> str | None:
 
 
 def anytime_figure(root: Path, arch: str, curves: dict[str, pd.DataFrame]) -> str | None:
-    """Each search's best score so far against its cumulative training hours (a step line)."""
+    """Each search's best score so far against its cumulative training minutes (a step line)."""
     curves = {name: c.dropna(subset=["best"]) for name, c in curves.items()}
     curves = {name: c for name, c in curves.items() if not c.empty}
     if not curves:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for name, curve in curves.items():
-        (line,) = ax.step(curve["hours"], curve["best"], where="post", label=name)
-        ax.plot(curve["hours"].iloc[-1], curve["best"].iloc[-1], "o", color=line.get_color())
-    ax.set_xlabel("training hours spent by the search")
+        (line,) = ax.step(curve["minutes"], curve["best"], where="post", label=name)
+        ax.plot(curve["minutes"].iloc[-1], curve["best"].iloc[-1], "o", color=line.get_color())
+    ax.set_xlabel("training minutes spent by the search")
     ax.set_ylabel("best CV accuracy so far")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

@@ -255,13 +255,13 @@ def searches_section(root: Path, catalog: readers.Catalog) -> str:
                                    + (f", {search['epoch_budget']:,} epochs in all"
                                       if search.get("epoch_budget") else ""),
                          "best": fmt(reached["best"]),
-                         "hours to best": fmt(reached["hours_to_best"], ".2f"),
-                         "hours to near best": fmt(reached["hours_to_near"], ".2f"),
+                         "minutes to best": fmt(reached["minutes_to_best"], ".1f"),
+                         "minutes to near best": fmt(reached["minutes_to_near"], ".1f"),
                          "data": search["data"]})
         figure = anytime_figure(root, arch, curves)
         parts.append(f"### {architectures.get(arch).label}\n\n"
                      + markdown.table(pd.DataFrame(rows))
-                     + markdown.image(figure, f"{arch}: best score so far against hours"))
+                     + markdown.image(figure, f"{arch}: best score so far against minutes"))
     return "\n\n".join(parts)
 
 
