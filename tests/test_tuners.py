@@ -227,6 +227,7 @@ def test_an_epoch_budget_stops_hyperband_after_more_than_one_pass(tmp_path, nist
     assert spent == folds["epochs_run"].sum() and spent >= 30 > spent - largest
     assert len(trials) > 6  # more than one pass of the brackets
     assert "search stopped: the trials have trained" in log.getvalue()
+    assert "/30 epochs of the budget, ETA" in log.getvalue()  # the ETA counts the budget
     again = search.search(tuner())  # a rerun starts nothing
     assert len(again) == len(trials) and tuner().epochs_spent() == spent
 

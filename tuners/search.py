@@ -34,7 +34,7 @@ from keras_tuner.src import utils as kt_utils
 
 from benchmark import cv, results
 from benchmark.data import Dataset
-from benchmark.progress import WorkClock
+from benchmark.progress import WorkClock, duration
 from benchmark.training import STDERR, TrainingDiverged
 from tuners import spaces
 from tuners.hypermodels import EmnistHyperModel
@@ -144,10 +144,13 @@ class CVTuner(base_tuner.BaseTuner):
         self._rss_after_first: float | None = None
         # Trials found finished (a resumed search) count as done, not as time spent, in the ETA.
         # A distributed worker's oracle is a client that holds no trials (and no `trials`).
-        self.clock = WorkClock(getattr(self.oracle, "max_trials", None))
+        # With an epoch budget the trial count is not the end (the budget is): no count, and
+        # the ETA comes from the epochs still to train (progress_text).
+        self.clock = WorkClock(None if epoch_budget else getattr(self.oracle, "max_trials", None))
         for trial in getattr(self.oracle, "trials", {}).values():
             if trial.status in ("COMPLETED", "FAILED", "INVALID"):
                 self.clock.skip()
+        self._budget_from = (time.perf_counter(), self.epochs_spent()) if epoch_budget else None
 
     def _say(self, text: str) -> None:
         if self.stream is not None:
@@ -157,6 +160,19 @@ class CVTuner(base_tuner.BaseTuner):
         """The epochs every trial has trained so far, summed over its folds (its cv.json)."""
         return sum(int(fold["epochs_run"]) for path in (self.run_dir / PROJECT).glob("trial_*/cv.json")
                    for fold in (_read_json(path) or {"folds": []})["folds"])
+
+    def progress_text(self) -> str:
+        """The clock's "elapsed, ETA", or with an epoch budget the epochs spent of it and an
+        ETA at this invocation's pace."""
+        if self._budget_from is None:
+            return self.clock.text()
+        start, before = self._budget_from
+        spent = self.epochs_spent()
+        text = self.clock.text() + f", {spent:,}/{self.epoch_budget:,} epochs of the budget"
+        if spent > before:
+            pace = (time.perf_counter() - start) / (spent - before)
+            text += f", ETA {duration(pace * max(self.epoch_budget - spent, 0))}"
+        return text
 
     def pre_create_trial(self):
         if self.epoch_budget is not None and (spent := self.epochs_spent()) >= self.epoch_budget:
@@ -187,7 +203,7 @@ class CVTuner(base_tuner.BaseTuner):
         self._say(f"{name}: "
                   + " ".join(f"{k}={v}" for k, v in chosen.items())
                   + (f" (resuming after folds {sorted(done)})" if done else "")
-                  + f"  ({self.clock.text()})")
+                  + f"  ({self.progress_text()})")
         start = time.perf_counter()
 
         def keep(fold_record, _history):
@@ -214,7 +230,7 @@ class CVTuner(base_tuner.BaseTuner):
         self.clock.finished()
         self._say(f"{name}: cv val_accuracy {mean:.4f} ± {std:.4f} over "
                   f"{len(scores)} fold(s)  {record['seconds']:.0f}s  rss {record['rss_mb']:.0f} MB"
-                  f"  ({self.clock.text()})")
+                  f"  ({self.progress_text()})")
         return {"val_accuracy": mean}
 
     def on_trial_end(self, trial):
