@@ -210,6 +210,7 @@ def test_holdout_search_with_one_fold(tmp_path, nist_dataset):
     assert trials["folds"].tolist() == [1] and trials["score_std"].tolist() == [0.0]
 
 
+@pytest.mark.any_backend  # the search's bookkeeping: the same on every backend
 def test_an_epoch_budget_stops_hyperband_after_more_than_one_pass(tmp_path, nist_dataset):
     """Hyperband at 3 epochs and factor 3 makes 6 trials a pass, 12 epochs a fold; at 2 folds
     a budget of 30 epochs takes it into a second pass, and stops it within one trial of 30."""
