@@ -91,16 +91,13 @@ def anytime(catalog: readers.Catalog, search: dict) -> None:
     other searches of its architecture of the same kind (real, or tests)."""
     shown = [s for s in catalog.searches
              if s["arch"] == search["arch"] and s.get("role") == search.get("role")]
-    curves = []
-    for other in shown:
-        curve = views.anytime(read(readers.folder(catalog.root, other["id"]), "trials"))
-        curves.append(curve.dropna(subset=["best"]).assign(
-            search=f"{other['tuner']} ({other['id']})"))
-    long = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    curves = {other["id"]: views.anytime(read(readers.folder(catalog.root, other["id"]),
+                                              "trials")) for other in shown}
+    long = pd.concat([curves[other["id"]].dropna(subset=["best"]).assign(
+        search=f"{other['tuner']} ({other['id']})") for other in shown], ignore_index=True)
     if long.empty:
         return
-    reached = views.time_to_near_best(views.anytime(read(readers.folder(catalog.root,
-                                                                        search["id"]), "trials")))
+    reached = views.time_to_near_best(curves[search["id"]])  # the search's own, read once
     st.subheader("Best score so far against training time")
     st.caption(f"Each search's best mean CV accuracy after each trial, against the training "
                f"minutes it had spent (failed trials count). This one found its best after "
