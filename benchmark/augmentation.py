@@ -23,6 +23,7 @@ import math
 import keras
 import numpy as np
 
+from benchmark import tf_input
 from benchmark.backends import installed
 from benchmark.config import TrainConfig
 
@@ -161,4 +162,5 @@ def tf_batches(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int):
             # One batch at a time: the layers draw from one random state, and parallel calls
             # would draw in a racing order, so a rerun (or a resumed fold) would differ.
             .map(augment)
-            .prefetch(tf.data.AUTOTUNE))
+            .prefetch(2)
+            .with_options(tf_input.options()))  # autotune off: no stall between epochs

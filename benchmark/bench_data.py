@@ -48,6 +48,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--backend", choices=BACKENDS)
     parser.add_argument("--augment", action="store_true", help="time the augmented training "
                         "batches of each augmentation pipeline instead of plain ones")
+    parser.add_argument("--epochs", type=int, default=0, help="on TensorFlow, also draw N "
+                        "epochs as fit draws them through Keras's own pipeline and the suite's "
+                        "(benchmark/tf_input.py), timing each epoch's first batch")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -115,6 +118,47 @@ def time_augmentation(x, y, batch_size: int, backend: str, say) -> dict[str, flo
     return rates
 
 
+def epoch_iterator(x, y, batch_size: int, pipeline: str):
+    """The iterator `fit` draws from on TensorFlow (Keras's TFEpochIterator) for one of the two
+    training pipelines: Keras's own from the arrays, or the suite's (tf_input)."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow.trainer import TFEpochIterator
+
+    from benchmark import tf_input
+
+    strategy = tf.distribute.get_strategy()
+    if pipeline == "keras":
+        return TFEpochIterator(x=x, y=y, batch_size=batch_size, shuffle=True,
+                               distribute_strategy=strategy)
+    return TFEpochIterator(x=tf_input.training_batches(x, y, batch_size, seed=0),
+                           steps_per_epoch=tf_input.steps(len(x), batch_size),
+                           distribute_strategy=strategy)
+
+
+def time_epochs(x, y, batch_size: int, epochs: int, say) -> dict[str, dict]:
+    """For each TensorFlow training pipeline, seconds to each epoch's first batch and to its
+    end, drawing every batch as fit does (`next` on the epoch's iterator), no model."""
+    from benchmark import tf_input
+
+    out = {}
+    for name, label in (("keras", tf_input.BEFORE), ("suite", tf_input.PIPELINE)):
+        iterator = epoch_iterator(x, y, batch_size, name)
+        first, whole = [], []
+        for epoch in range(epochs):
+            start = time.perf_counter()
+            for step, (_, _, batches) in enumerate(iterator):
+                next(batches)
+                if step == 0:
+                    first.append(time.perf_counter() - start)
+            whole.append(time.perf_counter() - start)
+        del iterator
+        out[name] = {"pipeline": label, "first_batch_seconds": first, "epoch_seconds": whole}
+        say(f"  {name} ({label}): first batch of each epoch "
+            + " ".join(f"{s:.2f}" for s in first) + f" s; epochs {statistics.median(whole):.2f} s"
+            f" median, {max(whole):.2f} s slowest, {sum(whole):.1f} s in all")
+    return out
+
+
 def augmentation_used(backend: str) -> str:
     from benchmark import augmentation
 
@@ -147,6 +191,8 @@ def run(args) -> int:
 
     if args.repeats < 1 or args.batch_size < 1:
         raise UsageError("--repeats and --batch-size must be at least 1")
+    if args.epochs < 0:
+        raise UsageError(f"--epochs must be 0 or more, got {args.epochs}")
     if args.split not in data.SPLITS:
         raise UsageError(f"unknown split {args.split!r}; choose from {', '.join(data.SPLITS)}")
     backend = choose_backend(args.backend)
@@ -180,6 +226,13 @@ def run(args) -> int:
         say(f"  pipeline: {rate:,.0f} images/s ({seen:,} images in {seconds:.2f} s, batch "
             f"{args.batch_size}, shuffled, Keras's {backend} adapter"
             f"{', drawn in graph' if backend == 'tensorflow' else ''})")
+    boundaries = None
+    if args.epochs and backend == "tensorflow":
+        say(f"  {args.epochs} epochs as fit draws them, batch {args.batch_size}:")
+        boundaries = time_epochs(dataset.x_train, dataset.y_train, args.batch_size,
+                                 args.epochs, say)
+    elif args.epochs:
+        say(f"  --epochs: {backend} does not train from tf.data; nothing to compare")
     root = Path(args.results_dir) if args.results_dir else results.default_root()
     training = fastest_training(root, backend, args.batch_size)
     ratio = rate / training["images_per_second"] if training else None
@@ -194,7 +247,7 @@ def run(args) -> int:
               "pipeline_images_per_second": rate, "pipeline_images": seen,
               "augmentation": augmented,
               "augmentation_used": augmentation_used(backend) if args.augment else None,
-              "batch_size": args.batch_size,
+              "batch_size": args.batch_size, "epoch_boundaries": boundaries,
               "fastest_training": training, "pipeline_vs_training": ratio,
               "data": dataset.fingerprint.get("note")}
     if args.json:

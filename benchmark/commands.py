@@ -145,13 +145,30 @@ def open_store(args, run_id: str, record: dict):
     except ValueError as error:
         raise UsageError(str(error)) from None
     if store.exists():
-        stored = store.read_config().get("digest")
+        config = store.read_config()
+        stored = config.get("digest")
         if stored != record["digest"]:
             raise UsageError(f"run {run_id} already exists with another configuration "
                              f"({stored} vs {record['digest']}); choose another --run-id")
+        warn_pipeline_changed(run_id, config, record)
     else:
         store.write_config(record)
     return store
+
+
+def warn_pipeline_changed(run_id: str, stored: dict, record: dict) -> None:
+    """One line on stderr when a TensorFlow run resumes under another input pipeline than the
+    one it started with (benchmark/tf_input.py): its remaining folds are not bit-identical to
+    what the first pipeline would have trained."""
+    from benchmark import tf_input
+
+    if stored.get("backend") != "tensorflow" or "input_pipeline" not in record:
+        return
+    before = stored.get("input_pipeline", tf_input.BEFORE)
+    if before != record["input_pipeline"]:
+        print(f"emnist-bench: note: {run_id} started with {before}; its remaining folds use "
+              f"{record['input_pipeline']} (the images come in another order)",
+              file=sys.stderr, flush=True)
 
 
 def results_root(args) -> Path:

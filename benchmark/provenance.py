@@ -101,12 +101,13 @@ def accelerator() -> str:
 
 def stamp(backend: str) -> dict:
     """What every results folder records about how it was made."""
-    from benchmark import augmentation
+    from benchmark import augmentation, tf_input
     from benchmark.models import fused_batch_norm
 
     return {"backend": backend, "device": devices.current(backend).to_dict(),
             "batch_norm": fused_batch_norm.kernel(backend),
             "augmentation": augmentation.pipeline(backend),
+            "input_pipeline": tf_input.used(backend),
             "settings": settings(), "versions": versions(), "code_version": code_version(),
             "machine": machine(), "command": "emnist-bench " + " ".join(sys.argv[1:]),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from benchmark import augmentation
+from benchmark import augmentation, tf_input
 from benchmark.config import TrainConfig
 from benchmark.progress import BatchProgress
 
@@ -171,11 +171,19 @@ def fit(model: keras.Model, cfg: TrainConfig, x: np.ndarray, y: np.ndarray,
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_accuracy", mode="max", patience=cfg.patience,
             restore_best_weights=True))
+    backend = keras.backend.backend()
+    if validation is not None and backend == "tensorflow":
+        validation = tf_input.validation_batches(*validation, cfg.batch_size)
     if cfg.augment:  # the seed comes from NumPy, which set_seed seeded for this run
-        batches = augmentation.batches(cfg, x, y, int(np.random.randint(2**31 - 8)),
-                                       keras.backend.backend())
+        batches = augmentation.batches(cfg, x, y, int(np.random.randint(2**31 - 8)), backend)
         model.fit(batches, epochs=epochs, validation_data=validation, verbose=0,
                   callbacks=callbacks, shuffle=False)  # the pipeline shuffles
+    elif backend == "tensorflow":  # one iterator for the whole fit (tf_input)
+        batches = tf_input.training_batches(x, y, cfg.batch_size,
+                                            int(np.random.randint(2**31 - 8)))
+        model.fit(batches, steps_per_epoch=tf_input.steps(len(x), cfg.batch_size),
+                  epochs=epochs, validation_data=validation, verbose=0, callbacks=callbacks,
+                  shuffle=False)  # the dataset shuffles
     else:
         model.fit(x, y, batch_size=cfg.batch_size, epochs=epochs, validation_data=validation,
                   shuffle=True, verbose=0, callbacks=callbacks)

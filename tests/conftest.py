@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ SHARED_SAMPLE = REPO.parent / "shared" / "data" / "emnist-balanced-sample"
 def _private_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's ~/.cache from a test."""
     monkeypatch.setenv("EMNIST_BENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """A test that trained in mixed precision (`--precision auto` on a CPU with bf16) leaves
+    Keras's global dtype policy set; the next test starts from float32 again."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].mixed_precision.set_global_policy("float32")
 
 
 @pytest.fixture

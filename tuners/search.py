@@ -32,7 +32,7 @@ import psutil
 from keras_tuner.engine import base_tuner
 from keras_tuner.src import utils as kt_utils
 
-from benchmark import cv, results
+from benchmark import best_trials, cv, results
 from benchmark.data import Dataset
 from benchmark.progress import WorkClock, duration
 from benchmark.training import STDERR, TrainingDiverged
@@ -318,11 +318,10 @@ def best_trial(run_dir: Path) -> pd.Series:
     path = Path(run_dir) / "trials.csv"
     if not path.is_file():
         raise ValueError(f"{path} does not exist; run `emnist-bench tune` first")
-    trials = pd.read_csv(path, dtype={"trial_id": str})
-    done = trials[trials["status"] == "completed"].dropna(subset=["score"])
-    if done.empty:
+    best = best_trials.best_trial(Path(run_dir))
+    if best is None:
         raise ValueError(f"{path} has no completed trial yet")
-    return done.sort_values("score", ascending=False, kind="stable").iloc[0]
+    return best
 
 
 def trial_values(row: pd.Series, arch: str) -> dict:

@@ -1,0 +1,83 @@
+"""Backend parity: one configuration trained on each Keras backend, paired fold by fold.
+
+The same configuration, data and seed (one digest) is cross-validated on the same folds
+whatever the backend; the backends draw different random numbers from that seed (initial
+weights, shuffles), so their fold accuracies differ within fold noise, not bit for bit.
+`pairs` compares every two backends' fold scores (paired.compare, the corrected resampled
+t-test) and decides them with the ablations' rule, one family per configuration
+(verdicts.decide): "equivalent" when the equivalence test puts the difference inside the
+region of practical equivalence. `summary` says, per configuration, whether all of its
+backends are equivalent, and how long each took.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark import paired, readers, results, verdicts, views
+
+
+def groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """Complete runs whose configuration and data (the digest) ran on more than one backend."""
+    done = runs[runs["status"] == "complete"] if "status" in runs else runs
+    return views.backend_groups(done)
+
+
+def pairs(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration and pair of backends (backend a - backend b) scored on the
+    same folds: their means, Δ, its interval, the verdict, and each one's minutes."""
+    rows = []
+    for digest, group in groups(runs).groupby("digest", sort=False):
+        group = group.drop_duplicates("backend")
+        tests, named = [], []
+        for (_, a), (_, b) in itertools.combinations(group.iterrows(), 2):
+            if not readers.same_folds(a, b):
+                continue
+            fa = results.fold_series(readers.read_csv(Path(a["run_dir"]) / "folds.csv"))
+            fb = results.fold_series(readers.read_csv(Path(b["run_dir"]) / "folds.csv"))
+            tests.append(paired.compare(fa, fb, int(a["folds"])))
+            named.append((a, b))
+        for (a, b), test in zip(named, verdicts.decide(tests), strict=True):
+            rows.append({"digest": digest, "arch": a["arch"], "preset": a["preset"],
+                         "data": a["data"], "budget": budget(a),
+                         "a": a["backend"], "b": b["backend"], "a_mean": test["a"],
+                         "b_mean": test["b"], "delta": test["delta"],
+                         "interval": readers.interval(test["ci_low"], test["ci_high"]),
+                         "folds": test["folds"], "verdict": verdicts.text(test),
+                         "kind": test["verdict"],
+                         "a_minutes": a["seconds"] / 60, "b_minutes": b["seconds"] / 60,
+                         "a_run": a["run_id"], "b_run": b["run_id"]})
+    return pd.DataFrame(rows)
+
+
+def budget(run) -> str:
+    """A run's budget in words: folds x repeats x epochs on how many images."""
+    return readers.budget_text(run["folds"], run["epochs"], run.get("limit"),
+                               run.get("precision"), run.get("repeats"))
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration: equivalent across all its backends (every pair equivalent), or which
+    pairs are not, and each backend's minutes (training recorded by the run, folds and final
+    model) as a multiple of the fastest."""
+    rows = []
+    for digest, group in table.groupby("digest", sort=False):
+        minutes = {}
+        for _, row in group.iterrows():
+            minutes[row["a"]], minutes[row["b"]] = row["a_minutes"], row["b_minutes"]
+        fastest = min(minutes.values())
+        open_pairs = [f"{r['a']} vs {r['b']}: {r['verdict']}" for _, r in group.iterrows()
+                      if r["kind"] != "equivalent"]
+        first = group.iloc[0]
+        rows.append({"arch": first["arch"], "preset": first["preset"], "data": first["data"],
+                     "budget": first["budget"],
+                     "verdict": ("equivalent across " + ", ".join(minutes) if not open_pairs
+                                 else "; ".join(open_pairs)),
+                     "minutes": ", ".join(f"{b} {m:.1f} ({m / fastest:.1f}x)"
+                                          for b, m in sorted(minutes.items(),
+                                                             key=lambda kv: kv[1])),
+                     "digest": digest})
+    return pd.DataFrame(rows)
