@@ -308,6 +308,9 @@ def config_from_trial(args, tune: dict):
         else:
             trials = search.pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str})
             match = trials[trials["trial_id"] == trial_id]
+            if match.empty and trial_id.isdigit():  # "0" names trial "000" (KerasTuner pads)
+                match = trials[trials["trial_id"].map(
+                    lambda known: known.isdigit() and int(known) == int(trial_id))]
             if match.empty:
                 raise ValueError(f"no trial {trial_id!r} in {run_dir / 'trials.csv'}")
             row = match.iloc[0]

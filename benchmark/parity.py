@@ -6,7 +6,8 @@ weights, shuffles), so their fold accuracies differ within fold noise, not bit f
 `pairs` compares every two backends' fold scores (paired.compare, the corrected resampled
 t-test) and decides them with the ablations' rule, one family per configuration
 (verdicts.decide): "equivalent" when the equivalence test puts the difference inside the
-region of practical equivalence. `summary` says, per configuration, whether all of its
+region of practical equivalence; an undecided pair gets the budget that would decide it at
+the rope (planner.py, at the pair's own spread). `summary` says, per configuration, whether all of its
 backends are equivalent, and how long each took.
 """
 
@@ -17,13 +18,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import paired, readers, results, verdicts, views
+from benchmark import paired, planner, readers, results, verdicts, views
 
 
 def groups(runs: pd.DataFrame) -> pd.DataFrame:
     """Complete runs whose configuration and data (the digest) ran on more than one backend."""
     done = runs[runs["status"] == "complete"] if "status" in runs else runs
     return views.backend_groups(done)
+
+
+def largest_first(groups: pd.DataFrame) -> list[str]:
+    """The digests of parity groups, the largest training budget (images x epochs) first."""
+    size = groups.assign(_work=groups["n_train"].astype(float) * groups["epochs"].astype(float))
+    return list(size.groupby("digest", sort=False)["_work"].max()
+                .sort_values(ascending=False, kind="stable").index)
 
 
 def pairs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -47,10 +55,20 @@ def pairs(runs: pd.DataFrame) -> pd.DataFrame:
                          "b_mean": test["b"], "delta": test["delta"],
                          "interval": readers.interval(test["ci_low"], test["ci_high"]),
                          "folds": test["folds"], "verdict": verdicts.text(test),
-                         "kind": test["verdict"],
+                         "kind": test["verdict"], "to_decide": to_decide(test, int(a["folds"])),
                          "a_minutes": a["seconds"] / 60, "b_minutes": b["seconds"] / 60,
                          "a_run": a["run_id"], "b_run": b["run_id"]})
     return pd.DataFrame(rows)
+
+
+def to_decide(test: dict, folds_per_repeat: int) -> str:
+    """For an undecided pair, the cheapest K folds x R repeats whose smallest detectable
+    difference is the rope, at the pair's spread (benchmark/planner.py); "" when decided."""
+    if test["verdict"] != "undecided":
+        return ""
+    s_d = planner.spread(test, folds_per_repeat)
+    choice = planner.cheapest(s_d, test["rope"], test["level"]) if s_d else None
+    return choice.text if choice else planner.UNREACHABLE
 
 
 def budget(run) -> str:

@@ -509,3 +509,23 @@ def test_kerastuner_still_writes_its_state_files_in_place(tmp_path, monkeypatch)
     assert kt_utils.save_json is not search._save_json_atomically  # swapped only during searches
     with search.atomic_state_files():
         assert kt_utils.save_json is search._save_json_atomically
+
+
+@pytest.mark.any_backend
+def test_from_trial_names_a_padded_trial_by_its_number(tmp_path):
+    from benchmark import cli, commands
+
+    search = tmp_path / "search"
+    search.mkdir()
+    values = {"hidden_layers": 3, "units": 128, "schedule": "none", "activation": "relu",
+              "optimizer": "sgd", "batch_norm": True, "regularization": "l1", "dropout": False,
+              "augment": False}
+    pd.DataFrame([{"trial_id": "000", "status": "completed", "score": 0.8, **values},
+                  {"trial_id": "001", "status": "completed", "score": 0.7,
+                   **values, "units": 64}]).to_csv(search / "trials.csv", index=False)
+    for given, units in (("search:1", 64), ("search:001", 64), ("search:0", 128)):
+        args = cli.build_parser().parse_args(["cv", "--from-trial", given,
+                                              "--results-dir", str(tmp_path)])
+        config = commands.config_from_trial(args, {"arch": "mlp"})
+        assert config.model["units"] == units
+        assert config.preset == f"trial:search/{'001' if units == 64 else '000'}"

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import readers, suggestions, views
+from benchmark import parity, readers, suggestions, verdicts, views
 from benchmark.app.shared import chart, read
 
 
@@ -135,6 +135,7 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
             "seconds": st.column_config.NumberColumn("wall time (s)", format="%.1f")})
         return
+    parity_verdicts(runs)
     rows = []
     for run in groups.itertuples():
         epochs = read(run.run_dir, "epochs")
@@ -144,6 +145,9 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
                      "test_accuracy": run.test_accuracy, "seconds": run.seconds,
                      "epoch_seconds": views.epoch_seconds(epochs)})
     table = pd.DataFrame(rows)
+    order = {digest: at for at, digest in enumerate(parity.largest_first(groups))}
+    table = table.assign(_order=table["configuration"].str.rsplit(" · ", n=1).str[-1]
+                         .map(order)).sort_values("_order", kind="stable").drop(columns="_order")
     for configuration, group in table.groupby("configuration", sort=False):
         st.markdown(f"**{configuration}**")
         left, right = st.columns(2) if with_times else (st.container(), None)
@@ -173,3 +177,29 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
             "seconds": st.column_config.NumberColumn("wall time (s)", format="%.1f"),
             "epoch_seconds": st.column_config.NumberColumn("median epoch (s)", format="%.2f")})
+
+
+def parity_verdicts(runs: pd.DataFrame) -> None:
+    """Per configuration, whether its backends are equivalent (benchmark/parity.py), each
+    pair's test, and the minutes each backend took; the largest budget first."""
+    pairs = parity.pairs(runs)
+    if pairs.empty:
+        return
+    order = parity.largest_first(parity.groups(runs))
+    summary = parity.summary(pairs).set_index("digest")
+    summary = summary.loc[[d for d in order if d in summary.index]].reset_index()
+    st.caption("Each pair of backends paired fold by fold (Δ = first − second). "
+               + verdicts.verdicts_explained(family="the pairs of one configuration")
+               + " Minutes: the training each run recorded (folds and final model).")
+    st.dataframe(summary, hide_index=True, column_order=[
+        "arch", "preset", "data", "budget", "verdict", "minutes", "digest"])
+    shown = pairs.set_index("digest").loc[summary["digest"]].reset_index()
+    shown = shown.assign(pair=shown["a"] + " − " + shown["b"])
+    st.dataframe(shown, hide_index=True, column_order=[
+        "arch", "budget", "pair", "a_mean", "b_mean", "delta", "interval", "folds", "verdict",
+        "to_decide"], column_config={
+        "a_mean": st.column_config.NumberColumn("first CV", format="%.4f"),
+        "b_mean": st.column_config.NumberColumn("second CV", format="%.4f"),
+        "delta": st.column_config.NumberColumn("Δ", format="%+.4f"),
+        "interval": "95% interval", "folds": "paired folds",
+        "to_decide": "folds to decide at the rope"})

@@ -1,7 +1,8 @@
 """Tuning: one hyperparameter search (the newest real one first; searches that test the
 suite, such as memory-* or one-epoch searches, only with "Show pilot runs" on,
 benchmark/selection.py): its tuner, trials completed, best score and folds per trial; its
-anytime curve beside the other searches of its architecture; the trials in a sortable table;
+anytime curve beside the other searches of its architecture; its best trial against the best
+preset on the preset's folds (benchmark/best_trials.py); the trials in a sortable table;
 each completed trial's score against each hyperparameter; and parallel coordinates."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import factors, readers, views
+from benchmark import best_trials, factors, readers, verdicts, views
 from benchmark.app.shared import chart, item_picker, read
 
 
@@ -39,6 +40,7 @@ def page(catalog: readers.Catalog) -> None:
         st.info(f"`{search['id']}` has no finished trial yet.")
         return
     anytime(catalog, search)
+    against_preset(catalog, search)
     st.dataframe(trials.sort_values("score", ascending=False, na_position="last"),
                  hide_index=True,
                  column_config={"score": st.column_config.NumberColumn(format="%.4f"),
@@ -109,3 +111,30 @@ def anytime(catalog: readers.Catalog, search: dict) -> None:
         color=alt.Color("search:N", legend=alt.Legend(orient="bottom", columns=1)),
         tooltip=["search", "trial_id", alt.Tooltip("minutes:Q", format=".1f"),
                  alt.Tooltip("best:Q", format=".4f")]).properties(height=260))
+
+
+def against_preset(catalog: readers.Catalog, search: dict) -> None:
+    """The search's best trial cross-validated at the best preset's budget, paired with the
+    preset fold by fold; or the command that would do it."""
+    table = best_trials.against_preset(catalog)
+    mine = table[table["search"] == search["id"]] if not table.empty else table
+    if mine.empty:
+        return
+    row = mine.iloc[0]
+    st.subheader("Did it beat the hand-made best preset?")
+    if not isinstance(row.get("trial_run"), str):
+        st.info(f"Its best trial ({row['best_trial']}) has not been trained at the best "
+                f"preset's budget yet (`{row['preset_run']}`): `{row['command']}`.")
+        return
+    columns = st.columns(3)
+    columns[0].metric("CV: best trial vs preset", f"{row['trial_cv']:.4f}",
+                      f"{row['delta']:+.4f} vs {row['preset_cv']:.4f}")
+    columns[1].metric("verdict", str(row["verdict"]).split(" (")[0])
+    columns[2].metric("test: best trial vs preset", f"{row['trial_test']:.4f}",
+                      f"{row['trial_test'] - row['preset_test']:+.4f}")
+    st.caption(f"Best trial {row['best_trial']} trained again with `emnist-bench cv "
+               f"--from-trial` as `{row['trial_run']}`, on the data, folds, repeats and epochs "
+               f"of the best preset's main run `{row['preset_run']}`, and paired with it fold "
+               f"by fold over {int(row['folds'])} folds: Δ {row['delta']:+.4f}, 95% interval "
+               f"{row['interval']}, {row['verdict']}. "
+               + verdicts.verdicts_explained(family="the trials compared"))

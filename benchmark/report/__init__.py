@@ -44,6 +44,7 @@ SECTIONS = [
     lambda s: sections.ablations_section(s.root, s.catalog),
     lambda s: sections.confusions_section(s.root, s.catalog),
     lambda s: sections.searches_section(s.root, s.catalog),
+    lambda s: sections.parity_section(s.root, s.catalog),
     lambda s: sections.bench_section(s.root),
     lambda s: sections.profile_section(s.root),
     lambda s: sections.appendix(s.root, s.catalog, sources.studies(s.root)),

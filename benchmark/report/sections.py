@@ -12,8 +12,10 @@ import pandas as pd
 
 from benchmark import (
     architectures,
+    best_trials,
     claims,
     markdown,
+    parity,
     planner,
     provenance,
     readers,
@@ -193,16 +195,42 @@ def confusions_section(root: Path, catalog: readers.Catalog) -> str:
     return "\n".join(parts) if len(parts) > 1 else ""
 
 
-def parity_section(root: Path, runs: pd.DataFrame) -> str:
-    groups = views.backend_groups(runs) if not runs.empty else runs
+def parity_section(root: Path, catalog: readers.Catalog) -> str:
+    """Every configuration run on several backends: whether they are equivalent (parity.py),
+    each pair's test, and the runs side by side."""
+    runs = sources.complete_runs(catalog)
+    groups = parity.groups(runs) if not runs.empty else runs
     if groups.empty:
-        return "### Backend parity\n\n_No configuration has run on more than one backend yet._\n"
+        return ("## Backend parity\n\n_No configuration has run on more than one backend "
+                "yet._\n")
+    pairs = parity.pairs(runs)
+    order = parity.largest_first(groups)
+    text = ("## Backend parity\n\nThe same configuration, data and seed (same digest) on each "
+            "Keras backend, scored on the same folds. Backends draw different random numbers "
+            "from the same seed, so accuracies differ within fold noise, not bit for bit; "
+            "each pair of backends is paired fold by fold. "
+            + verdicts.verdicts_explained(family="the pairs of one configuration")
+            + " Minutes are the training the run recorded (folds and final model); "
+            "`emnist-bench bench` measures speed under control.\n\n")
+    if not pairs.empty:
+        summary = parity.summary(pairs).set_index("digest").loc[
+            [d for d in order if d in set(pairs["digest"])]].reset_index()
+        text += markdown.table(summary[["arch", "preset", "data", "budget", "verdict",
+                                        "minutes", "digest"]])
+        shown = pairs.set_index("digest").loc[summary["digest"]].reset_index()
+        shown = shown.assign(
+            pair=shown["a"] + " − " + shown["b"],
+            means=[f"{fmt(a)} vs {fmt(b)}" for a, b in zip(shown["a_mean"], shown["b_mean"],
+                                                           strict=True)],
+            delta=shown["delta"].map(lambda v: fmt(v, "+.4f")))
+        text += ("\nEach pair, Δ = first − second backend's CV accuracy:\n\n"
+                 + markdown.table(shown[["arch", "budget", "pair", "means", "delta",
+                                         "interval", "folds", "verdict", "to_decide"]]
+                                  .rename(columns={"to_decide": "folds to decide at the rope"})))
     shown = runs_table(groups).assign(**{"configuration digest": groups["digest"].to_numpy()})
     figure = parity_figure(root, groups)
-    return ("### Backend parity\n\nThe same configuration, data and seed (same digest) on each "
-            "Keras backend. Backends draw different random numbers from the same seed, so "
-            "accuracies differ within fold noise, not bit for bit.\n\n"
-            + markdown.table(shown) + markdown.image(figure, "backend parity"))
+    return (text + "\nThe runs:\n\n" + markdown.table(shown)
+            + markdown.image(figure, "backend parity"))
 
 
 def precision_section(runs: pd.DataFrame) -> str:
@@ -262,7 +290,39 @@ def searches_section(root: Path, catalog: readers.Catalog) -> str:
         parts.append(f"### {architectures.get(arch).label}\n\n"
                      + markdown.table(pd.DataFrame(rows))
                      + markdown.image(figure, f"{arch}: best score so far against minutes"))
-    return "\n\n".join(parts)
+    parts.append(against_preset_section(catalog))
+    return "\n\n".join(part for part in parts if part)
+
+
+def against_preset_section(catalog: readers.Catalog) -> str:
+    """Each real search's best trial, cross-validated on the best preset's folds and budget,
+    against the preset (best_trials.py)."""
+    table = best_trials.against_preset(catalog)
+    if table.empty:
+        return ""
+    rows = []
+    for _, row in table.iterrows():
+        ran = isinstance(row.get("trial_run"), str)
+        rows.append({"search": row["search"], "best trial": row["best_trial"],
+                     "search score": fmt(row["search_score"]),
+                     "trial run": f"`{row['trial_run']}`" if ran else "not run yet",
+                     "CV trial vs preset": (f"{fmt(row['trial_cv'])} vs {fmt(row['preset_cv'])}"
+                                            if ran else ""),
+                     "Δ": fmt(row.get("delta"), "+.4f") if ran else "",
+                     "95% interval": row.get("interval", "") if ran else "",
+                     "verdict": row.get("verdict", "") if ran else f"`{row['command']}`",
+                     "test trial vs preset": (f"{fmt(row['trial_test'])} vs "
+                                              f"{fmt(row['preset_test'])}" if ran else "")})
+    preset = table.iloc[0]["preset_run"]
+    shared = table.dropna(subset=["trial_run"]) if "trial_run" in table else table.iloc[:0]
+    note = (" The searches' best trials have the same hyperparameter values, so one run "
+            "cross-validated them all." if len(shared) > 1
+            and shared["trial_run"].nunique() == 1 else "")
+    return ("### Did a search beat the hand-made best preset?\n\nEach search's best trial "
+            "trained again with `emnist-bench cv --from-trial` on the best preset's main run's "
+            f"data, folds, repeats and epochs (`{preset}`), paired with it fold by fold (Δ = "
+            "trial − preset). " + verdicts.verdicts_explained(family="the trials compared")
+            + note + "\n\n" + markdown.table(pd.DataFrame(rows)))
 
 
 def bench_section(root: Path) -> str:
@@ -391,7 +451,7 @@ def set_apart_section(catalog: readers.Catalog) -> str:
 
 
 def appendix(root: Path, catalog: readers.Catalog, study_table: pd.DataFrame) -> str:
-    """Pilots, tests and collapsed runs, the other ablations, parity checks and studies."""
+    """Pilots, tests and collapsed runs, the other ablations, precision checks and studies."""
     complete = sources.complete_runs(catalog)
     ablations = sources.ablations(catalog, main=False)
     parts = ["## Appendix: pilots, tests and collapsed runs\n\nWhat the tables above leave "
@@ -406,6 +466,5 @@ def appendix(root: Path, catalog: readers.Catalog, study_table: pd.DataFrame) ->
             if section:  # its role and why under its title
                 title, body = section.replace("### ", "#### ", 1).split("\n\n", 1)
                 parts.append(f"{title}\n\n_{found['role']}: {found['why']}_\n\n{body}")
-    parts += [parity_section(root, complete) if not complete.empty else "",
-              precision_section(complete), studies_section(study_table)]
+    parts += [precision_section(complete), studies_section(study_table)]
     return "\n".join(part for part in parts if part)
