@@ -41,10 +41,10 @@ def values(trial: pd.Series, names) -> dict:
 def trial_runs(catalog: readers.Catalog) -> pd.DataFrame:
     """Complete runs made with `cv --from-trial`, with the search and trial each came from."""
     runs = catalog.runs
-    if runs.empty:
-        return runs.assign(search=pd.Series(dtype=str), trial=pd.Series(dtype=str))
-    mine = runs[runs["preset"].astype(str).str.startswith(PREFIX)
-                & (runs["status"] == "complete")].copy()
+    mine = runs if runs.empty else runs[runs["preset"].astype(str).str.startswith(PREFIX)
+                                        & (runs["status"] == "complete")]
+    if mine.empty:
+        return mine.assign(search=pd.Series(dtype=str), trial=pd.Series(dtype=str))
     source = mine["preset"].str.removeprefix(PREFIX).str.partition("/")
     return mine.assign(search=source[0], trial=source[2])
 
