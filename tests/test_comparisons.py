@@ -14,10 +14,14 @@ from benchmark import best_trials, parity, readers, selection
 pytestmark = pytest.mark.any_backend  # reads stored tables only
 
 
-def write_run(root, run_id, accuracies, backend="jax", preset="best", digest="d1", **extra):
-    """A runs-table row (as readers.scan gives it) with its folds.csv on disk."""
+def write_run(root, run_id, accuracies, backend="jax", preset="best", digest="d1",
+              init="torch", **extra):
+    """A runs-table row (as readers.scan gives it) with its folds.csv and config.json on disk
+    (`init` None: a run from before the setting was recorded)."""
     folder = root / run_id
     folder.mkdir(parents=True)
+    model = {} if init is None else {"init": init}
+    (folder / "config.json").write_text(json.dumps({"run": {"model": model}}))
     pd.DataFrame({"fold": range(1, len(accuracies) + 1), "val_accuracy": accuracies}).to_csv(
         folder / "folds.csv", index=False)
     row = {"run_id": run_id, "arch": "mlp", "preset": preset, "overrides": "{}",
@@ -85,14 +89,31 @@ def test_each_search_is_paired_with_the_preset_through_the_run_of_its_best_trial
                       preset="trial:tune-a/000", digest="d9")
     other_budget = write_run(tmp_path, "mlp-trial-c", [0.9] * 10, preset="trial:tune-c/000",
                              digest="d8", epochs=3)
-    catalog = selection.annotate(readers.Catalog(
-        root=str(tmp_path), exists=True, runs=pd.DataFrame([preset, trial, other_budget]),
-        searches=searches))
-    table = best_trials.against_preset(catalog).set_index("search")
+
+    def against(*runs):
+        catalog = selection.annotate(readers.Catalog(
+            root=str(tmp_path), exists=True, runs=pd.DataFrame(runs), searches=searches))
+        return best_trials.against_preset(catalog).set_index("search")
+
+    table = against(preset, trial, other_budget)
     # tune-b found the same configuration as tune-a: the one trial run answers for both.
     assert table.loc["tune-a", "trial_run"] == table.loc["tune-b", "trial_run"] == "mlp-trial-a"
+    assert table.loc["tune-a", "preset_run"] == "mlp-best"
     assert table.loc["tune-a", "delta"] == pytest.approx(0.011)
     assert table.loc["tune-a", "kind"] == "better"
+    # A main run from before `init` was recorded (Keras's initialisers) is not the trial's
+    # pair where a run of the preset as it is now (init=torch) exists on the same folds.
+    old = dict(preset, run_id="mlp-best-keras", created="2026-12-08", cv_mean=0.5,
+               run_dir=str(write_run(tmp_path, "mlp-best-keras", [0.5] * 10, init=None)["run_dir"]))
+    table = against(old, trial, other_budget)
+    assert table.loc["tune-a", "preset_run"] == "mlp-best-keras"  # no other: the main run
+    assert table.loc["tune-a", "preset_init"] == "keras"
+    table = against(old, preset, trial, other_budget)  # the newer `old` is the main run
+    assert selection.main_run(selection.annotate(readers.Catalog(
+        root=str(tmp_path), exists=True, runs=pd.DataFrame([old, preset]))), "mlp", "best")[
+        "run_id"] == "mlp-best-keras"
+    assert table.loc["tune-a", "preset_run"] == "mlp-best"
+    assert table.loc["tune-a", "preset_init"] == table.loc["tune-a", "trial_init"] == "torch"
     # tune-c's best was only trained at another budget: not paired, the command to pair it.
     assert pd.isna(table.loc["tune-c", "trial_run"])
     assert table.loc["tune-c", "command"] == (

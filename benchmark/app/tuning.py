@@ -134,7 +134,10 @@ def against_preset(catalog: readers.Catalog, search: dict) -> None:
                       f"{row['trial_test'] - row['preset_test']:+.4f}")
     st.caption(f"Best trial {row['best_trial']} trained again with `emnist-bench cv "
                f"--from-trial` as `{row['trial_run']}`, on the data, folds, repeats and epochs "
-               f"of the best preset's main run `{row['preset_run']}`, and paired with it fold "
+               f"of the best preset's main run, and paired with `{row['preset_run']}` fold "
                f"by fold over {int(row['folds'])} folds: Δ {row['delta']:+.4f}, 95% interval "
                f"{row['interval']}, {row['verdict']}. "
-               + verdicts.verdicts_explained(family="the trials compared"))
+               + (f"The preset run started from init={row.get('preset_init')}, the trial "
+                  f"from init={row.get('trial_init')}: they differ in that too. "
+                  if row.get("preset_init") != row.get("trial_init") else "")
+               + verdicts.verdicts_explained(family="the pairs compared"))

@@ -303,6 +303,7 @@ def against_preset_section(catalog: readers.Catalog) -> str:
     rows = []
     for _, row in table.iterrows():
         ran = isinstance(row.get("trial_run"), str)
+        differs = ran and row.get("trial_init") != row.get("preset_init")
         rows.append({"search": row["search"], "best trial": row["best_trial"],
                      "search score": fmt(row["search_score"]),
                      "trial run": f"`{row['trial_run']}`" if ran else "not run yet",
@@ -310,18 +311,22 @@ def against_preset_section(catalog: readers.Catalog) -> str:
                                             if ran else ""),
                      "Δ": fmt(row.get("delta"), "+.4f") if ran else "",
                      "95% interval": row.get("interval", "") if ran else "",
+                     "preset run": f"`{row['preset_run']}`"
+                                   + (f" (init={row.get('preset_init')}, the trial's "
+                                      f"{row.get('trial_init')})" if differs else ""),
                      "verdict": row.get("verdict", "") if ran else f"`{row['command']}`",
                      "test trial vs preset": (f"{fmt(row['trial_test'])} vs "
                                               f"{fmt(row['preset_test'])}" if ran else "")})
-    preset = table.iloc[0]["preset_run"]
     shared = table.dropna(subset=["trial_run"]) if "trial_run" in table else table.iloc[:0]
     note = (" The searches' best trials have the same hyperparameter values, so one run "
             "cross-validated them all." if len(shared) > 1
             and shared["trial_run"].nunique() == 1 else "")
     return ("### Did a search beat the hand-made best preset?\n\nEach search's best trial "
             "trained again with `emnist-bench cv --from-trial` on the best preset's main run's "
-            f"data, folds, repeats and epochs (`{preset}`), paired with it fold by fold (Δ = "
-            "trial − preset). " + verdicts.verdicts_explained(family="the trials compared")
+            "data, folds, repeats and epochs, and paired fold by fold (Δ = trial − preset) with "
+            "a run of the best preset on those folds that started its weights the same way "
+            "(`init`; the main run where it did). "
+            + verdicts.verdicts_explained(family="the pairs compared")
             + note + "\n\n" + markdown.table(pd.DataFrame(rows)))
 
 
