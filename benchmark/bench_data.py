@@ -144,7 +144,7 @@ def time_epochs(x, y, batch_size: int, epochs: int, say) -> dict[str, dict]:
     for name, label in (("keras", tf_input.BEFORE), ("suite", tf_input.PIPELINE)):
         iterator = epoch_iterator(x, y, batch_size, name)
         first, whole = [], []
-        for epoch in range(epochs):
+        for _ in range(epochs):
             start = time.perf_counter()
             for step, (_, _, batches) in enumerate(iterator):
                 next(batches)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import paired, readers, results, selection, verdicts
+from benchmark import paired, readers, selection, verdicts
 
 PREFIX = "trial:"
 
@@ -113,7 +113,8 @@ def against_preset(catalog: readers.Catalog) -> pd.DataFrame:
                            preset_test=preset["test_accuracy"], preset_init=init(preset))
                 key = (run["run_id"], preset["run_id"])
                 if key not in tests:
-                    tests[key] = paired.compare(fold_scores(run), fold_scores(preset),
+                    tests[key] = paired.compare(readers.fold_accuracies(run["run_dir"]),
+                                                readers.fold_accuracies(preset["run_dir"]),
                                                 int(preset["folds"]))
                 break
         if row["trial_run"] is None:
@@ -141,6 +142,3 @@ def trial_row(root: Path, search_id: str, trial_id: str) -> pd.Series | None:
     match = trials[trials["trial_id"] == trial_id] if "trial_id" in trials else trials.iloc[:0]
     return None if match.empty else match.iloc[0]
 
-
-def fold_scores(run: pd.Series) -> pd.Series:
-    return results.fold_series(readers.read_csv(Path(run["run_dir"]) / "folds.csv"))

@@ -27,7 +27,6 @@ from benchmark import (
     paired,
     published,
     readers,
-    results,
     selection,
     verdicts,
     views,
@@ -134,13 +133,9 @@ def judge(claims: list[dict]) -> list[dict]:
 # ------------------------------------------------------------------------- reading
 
 
-def fold_accuracies(run_dir: Path) -> pd.Series:
-    return results.fold_series(readers.read_csv(Path(run_dir) / "folds.csv"))
-
-
 def arm_folds(ablation: dict, arm: str) -> pd.Series | None:
     arm_dir = ablation["path"] / "arms" / arm
-    return fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
+    return readers.fold_accuracies(arm_dir) if (arm_dir / "folds.csv").exists() else None
 
 
 def idle_schedule(training: dict) -> str:
@@ -237,7 +232,7 @@ def comparison_claims(runs: pd.DataFrame) -> list[dict]:
         pairs = [(ra, rb) for ra in found[a] for rb in found[b] if same_budget(ra, rb)]
         matched = bool(pairs)
         ra, rb = pairs[0] if matched else (found[a][0], found[b][0])
-        fa, fb = fold_accuracies(ra["run_dir"]), fold_accuracies(rb["run_dir"])
+        fa, fb = readers.fold_accuracies(ra["run_dir"]), readers.fold_accuracies(rb["run_dir"])
         claim = {"claim": claim, "study": study,
                  "ours": f"CV {fmt(fa.mean())} vs {fmt(fb.mean())}",
                  "data and budget": (f"{ra['data']}; {ra['budget']} (`{ra['run_id']}` vs "

@@ -14,11 +14,10 @@ backends are equivalent, and how long each took.
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pandas as pd
 
-from benchmark import paired, planner, readers, results, verdicts, views
+from benchmark import paired, planner, readers, verdicts, views
 
 
 def groups(runs: pd.DataFrame) -> pd.DataFrame:
@@ -36,17 +35,18 @@ def largest_first(groups: pd.DataFrame) -> list[str]:
 
 def pairs(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration and pair of backends (backend a - backend b) scored on the
-    same folds: their means, Δ, its interval, the verdict, and each one's minutes."""
+    same folds, the largest budget first: their means, Δ, its interval, the verdict, and each
+    one's minutes."""
     rows = []
-    for digest, group in groups(runs).groupby("digest", sort=False):
-        group = group.drop_duplicates("backend")
+    found = groups(runs)
+    for digest in largest_first(found):
+        group = found[found["digest"] == digest].drop_duplicates("backend")
         tests, named = [], []
         for (_, a), (_, b) in itertools.combinations(group.iterrows(), 2):
             if not readers.same_folds(a, b):
                 continue
-            fa = results.fold_series(readers.read_csv(Path(a["run_dir"]) / "folds.csv"))
-            fb = results.fold_series(readers.read_csv(Path(b["run_dir"]) / "folds.csv"))
-            tests.append(paired.compare(fa, fb, int(a["folds"])))
+            tests.append(paired.compare(readers.fold_accuracies(a["run_dir"]),
+                                        readers.fold_accuracies(b["run_dir"]), int(a["folds"])))
             named.append((a, b))
         for (a, b), test in zip(named, verdicts.decide(tests), strict=True):
             rows.append({"digest": digest, "arch": a["arch"], "preset": a["preset"],
@@ -78,7 +78,7 @@ def budget(run) -> str:
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration: equivalent across all its backends (every pair equivalent), or which
+    """Per configuration, in the order of `pairs`: equivalent across all its backends (every pair equivalent), or which
     pairs are not, and each backend's minutes (training recorded by the run, folds and final
     model) as a multiple of the fastest."""
     rows = []

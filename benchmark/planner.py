@@ -282,14 +282,14 @@ def arm_spreads(catalog: readers.Catalog, summary: dict) -> list[float]:
     base_dir = path / "arms" / "baseline"
     if not (base_dir / "folds.csv").exists():
         return []
-    base = claims.fold_accuracies(base_dir)
+    base = readers.fold_accuracies(base_dir)
     out = []
     for arm in sorted(p for p in (path / "arms").iterdir() if p.is_dir()):
         if arm.name == "baseline" or not (arm / "folds.csv").exists():
             continue
         if readers.arm_collapsed(path, arm.name):
             continue
-        scores = claims.fold_accuracies(arm)
+        scores = readers.fold_accuracies(arm)
         shared = scores.index.intersection(base.index)
         diff = (scores[shared] - base[shared]).astype(float).dropna()
         if len(diff) >= 2 and diff.std(ddof=1) > 0:

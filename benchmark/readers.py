@@ -268,6 +268,12 @@ def read_csv(path: Path, **kwargs) -> pd.DataFrame:
         return pd.DataFrame()
 
 
+def fold_accuracies(run_dir: Path | str) -> pd.Series:
+    """A run's (or an arm's) validation accuracy per fold, from its folds.csv: what every
+    paired comparison of stored runs reads (claims, planner, parity, best_trials)."""
+    return results.fold_series(read_csv(Path(run_dir) / "folds.csv"))
+
+
 def read_epochs(run_dir: Path) -> pd.DataFrame:
     """epochs.csv with a `part` column: "fold k" for the folds, "final model" for fold 0."""
     table = read_csv(run_dir / "epochs.csv")

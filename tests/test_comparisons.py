@@ -43,6 +43,11 @@ def test_backends_equivalent_within_the_rope_and_one_that_is_not(tmp_path):
         write_run(tmp_path, "torch", base - 0.03 + rng.normal(0, 0.0005, 10), "torch"),
         # another configuration on one backend only: no parity to test
         write_run(tmp_path, "alone", base, "jax", digest="d2")])
+    # A configuration with more images, on two backends: its pair is listed first.
+    bigger = [write_run(tmp_path, f"big-{b}", base + rng.normal(0, 0.0005, 10), b, digest="d3",
+                        n_train=80000) for b in ("jax", "torch")]
+    assert parity.pairs(pd.concat([runs, pd.DataFrame(bigger)]))["digest"].tolist() == [
+        "d3", "d1", "d1", "d1"]
     pairs = parity.pairs(runs).set_index(["a", "b"])
     assert len(pairs) == 3  # jax-tensorflow, jax-torch, tensorflow-torch
     assert pairs.loc[("jax", "tensorflow"), "kind"] == "equivalent"

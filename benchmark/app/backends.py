@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from benchmark import parity, readers, suggestions, verdicts, views
-from benchmark.app.shared import chart, read
+from benchmark.app.shared import chart, load_parity, read
 
 
 def page(catalog: readers.Catalog) -> None:
@@ -135,7 +135,7 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
             "seconds": st.column_config.NumberColumn("wall time (s)", format="%.1f")})
         return
-    parity_verdicts(runs)
+    parity_verdicts(catalog)
     rows = []
     for run in groups.itertuples():
         epochs = read(run.run_dir, "epochs")
@@ -179,22 +179,19 @@ def backend_accuracy(catalog: readers.Catalog, with_times: bool) -> None:
             "epoch_seconds": st.column_config.NumberColumn("median epoch (s)", format="%.2f")})
 
 
-def parity_verdicts(runs: pd.DataFrame) -> None:
+def parity_verdicts(catalog: readers.Catalog) -> None:
     """Per configuration, whether its backends are equivalent (benchmark/parity.py), each
     pair's test, and the minutes each backend took; the largest budget first."""
-    pairs = parity.pairs(runs)
+    pairs = load_parity(catalog.root, readers.stamp(catalog.root))
     if pairs.empty:
         return
-    order = parity.largest_first(parity.groups(runs))
-    summary = parity.summary(pairs).set_index("digest")
-    summary = summary.loc[[d for d in order if d in summary.index]].reset_index()
+    summary = parity.summary(pairs)
     st.caption("Each pair of backends paired fold by fold (Δ = first − second). "
                + verdicts.verdicts_explained(family="the pairs of one configuration")
                + " Minutes: the training each run recorded (folds and final model).")
     st.dataframe(summary, hide_index=True, column_order=[
         "arch", "preset", "data", "budget", "verdict", "minutes", "digest"])
-    shown = pairs.set_index("digest").loc[summary["digest"]].reset_index()
-    shown = shown.assign(pair=shown["a"] + " − " + shown["b"])
+    shown = pairs.assign(pair=pairs["a"] + " − " + pairs["b"])
     st.dataframe(shown, hide_index=True, column_order=[
         "arch", "budget", "pair", "a_mean", "b_mean", "delta", "interval", "folds", "verdict",
         "to_decide"], column_config={

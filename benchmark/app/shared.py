@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import claims, readers, selection, suggestions
+from benchmark import best_trials, claims, parity, readers, selection, suggestions
 
 # ------------------------------------------------------------------------- cached reading
 
@@ -33,6 +33,18 @@ def load_summary(root: str, signature: tuple) -> claims.Summary:
     """The summary of the study's claims, as REPORT.md opens on it (benchmark/claims.py)."""
     catalog = load_catalog(root, signature)
     return claims.summarise(claims.check(catalog), catalog)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_parity(root: str, signature: tuple) -> pd.DataFrame:
+    """Every configuration's backends paired fold by fold (parity.pairs), largest budget first."""
+    return parity.pairs(load_catalog(root, signature).runs)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_against_preset(root: str, signature: tuple) -> pd.DataFrame:
+    """Each real search's best trial against the best preset (best_trials.against_preset)."""
+    return best_trials.against_preset(load_catalog(root, signature))
 
 
 # What the pages read from a folder: the file, and which function of benchmark.readers reads it.

@@ -11,8 +11,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from benchmark import best_trials, factors, readers, verdicts, views
-from benchmark.app.shared import chart, item_picker, read
+from benchmark import factors, readers, verdicts, views
+from benchmark.app.shared import chart, item_picker, load_against_preset, read
 
 
 def page(catalog: readers.Catalog) -> None:
@@ -116,7 +116,7 @@ def anytime(catalog: readers.Catalog, search: dict) -> None:
 def against_preset(catalog: readers.Catalog, search: dict) -> None:
     """The search's best trial cross-validated at the best preset's budget, paired with the
     preset fold by fold; or the command that would do it."""
-    table = best_trials.against_preset(catalog)
+    table = load_against_preset(catalog.root, readers.stamp(catalog.root))
     mine = table[table["search"] == search["id"]] if not table.empty else table
     if mine.empty:
         return

@@ -203,8 +203,7 @@ def parity_section(root: Path, catalog: readers.Catalog) -> str:
     if groups.empty:
         return ("## Backend parity\n\n_No configuration has run on more than one backend "
                 "yet._\n")
-    pairs = parity.pairs(runs)
-    order = parity.largest_first(groups)
+    pairs = parity.pairs(runs)  # the largest budget first
     text = ("## Backend parity\n\nThe same configuration, data and seed (same digest) on each "
             "Keras backend, scored on the same folds. Backends draw different random numbers "
             "from the same seed, so accuracies differ within fold noise, not bit for bit; "
@@ -213,16 +212,13 @@ def parity_section(root: Path, catalog: readers.Catalog) -> str:
             + " Minutes are the training the run recorded (folds and final model); "
             "`emnist-bench bench` measures speed under control.\n\n")
     if not pairs.empty:
-        summary = parity.summary(pairs).set_index("digest").loc[
-            [d for d in order if d in set(pairs["digest"])]].reset_index()
-        text += markdown.table(summary[["arch", "preset", "data", "budget", "verdict",
-                                        "minutes", "digest"]])
-        shown = pairs.set_index("digest").loc[summary["digest"]].reset_index()
-        shown = shown.assign(
-            pair=shown["a"] + " − " + shown["b"],
-            means=[f"{fmt(a)} vs {fmt(b)}" for a, b in zip(shown["a_mean"], shown["b_mean"],
+        text += markdown.table(parity.summary(pairs)[["arch", "preset", "data", "budget",
+                                                      "verdict", "minutes", "digest"]])
+        shown = pairs.assign(
+            pair=pairs["a"] + " − " + pairs["b"],
+            means=[f"{fmt(a)} vs {fmt(b)}" for a, b in zip(pairs["a_mean"], pairs["b_mean"],
                                                            strict=True)],
-            delta=shown["delta"].map(lambda v: fmt(v, "+.4f")))
+            delta=pairs["delta"].map(lambda v: fmt(v, "+.4f")))
         text += ("\nEach pair, Δ = first − second backend's CV accuracy:\n\n"
                  + markdown.table(shown[["arch", "budget", "pair", "means", "delta",
                                          "interval", "folds", "verdict", "to_decide"]]
