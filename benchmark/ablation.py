@@ -26,6 +26,7 @@ ablation resumes fold by fold. results/<run-id>/ablations.csv has one row per ar
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import shutil
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import adaptive, cv, overrides, paired, results, verdicts
+from benchmark import adaptive, cv, overrides, paired, results, reuse, verdicts
 from benchmark.config import RunConfig
 from benchmark.data import Dataset
 from benchmark.progress import WorkClock
@@ -78,7 +79,8 @@ def step_within(step_size: int, epochs: int) -> int:
 
 def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
              stream=STDERR, finished: dict[str, Path] | None = None, *,
-             rounds: int | None = None, rope: float = verdicts.ROPE) -> pd.DataFrame:
+             rounds: int | None = None, rope: float = verdicts.ROPE,
+             reuse_from: Path | None = None) -> pd.DataFrame:
     """Cross-validate and test every arm (resuming finished folds); return ablations.csv.
 
     `finished` maps an arm id to a finished cv run of the same model, training, folds, seed
@@ -88,11 +90,29 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
     `rounds` (adaptive, `--until-decided`): the arms run a repeat of K folds at a time, up to
     `rounds` repeats (their configs' repeats), and an arm stops, then trains its final model and
     test, as soon as its verdict is decided (benchmark/adaptive.py); None runs every fold.
+
+    `reuse_from` (`--reuse`): an earlier ablation's folder; an arm takes the folds and test
+    its namesake there trained with the same configuration but for its repeats
+    (benchmark/reuse.py).
     """
     root = Path(run_dir) / "arms"
     stores = {arm["id"]: prepare(arm, data, root, stamp, stream, (finished or {}).get(arm["id"]),
                                  number, len(arms))
               for number, arm in enumerate(arms, start=1)}
+    sources = {}
+    if reuse_from is not None:
+        for arm in arms:
+            source = Path(reuse_from) / "arms" / arm["id"]
+            sources[arm["id"]] = source
+            if stores[arm["id"]].test_done():
+                continue
+            with stores[arm["id"]].writing():
+                copied = reuse.copy_folds(source, stores[arm["id"]], arm["config"],
+                                          data.fingerprint["sha256"])
+            if copied and stream is not None:
+                print(f"arm {arm['id']}: folds {copied} taken from {Path(reuse_from).name} "
+                      "(the same configuration but for its repeats)", file=stream, flush=True)
+    train = functools.partial(train_arm, sources=sources, data_sha256=data.fingerprint["sha256"])
     if rounds is None:
         clock = WorkClock(len(arms))
         for number, arm in enumerate(arms, start=1):
@@ -103,12 +123,12 @@ def run_arms(arms: list[dict], data: Dataset, run_dir: Path, stamp: dict,
                 what = "baseline" if arm["baseline"] else f"{arm['factor']} = {arm['value']}"
                 print(f"arm {number}/{len(arms)}: {what}  ({clock.text()})", file=stream,
                       flush=True)
-            train_arm(arm, data, stores[arm["id"]], stream)
+            train(arm, data, stores[arm["id"]], stream)
             clock.finished()
             table = summarise(arms, root, rope=rope)
             results.write_csv(Path(run_dir) / "ablations.csv", table)
     else:
-        run_rounds(arms, data, root, stores, stream, rounds, rope, Path(run_dir))
+        run_rounds(arms, data, root, stores, stream, rounds, rope, Path(run_dir), train)
     table = summarise(arms, root, rope=rope, rounds=rounds)
     results.write_csv(Path(run_dir) / "ablations.csv", table)
     return table
@@ -137,10 +157,22 @@ def prepare(arm: dict, data: Dataset, root: Path, stamp: dict, stream, source: P
 
 
 def train_arm(arm: dict, data: Dataset, store: results.RunStore, stream, *,
-              folds_up_to: int | None = None, test: bool = True) -> None:
+              folds_up_to: int | None = None, test: bool = True,
+              sources: dict[str, Path] | None = None, data_sha256: str = "") -> None:
     """Cross-validate (and test) one arm; a diverged arm is recorded in its failure.json and
-    the ablation goes on."""
+    the ablation goes on. With a source for the arm (`sources`, run_arms's `reuse_from`), its
+    test is copied from there, once its folds are done, where the final model is the same."""
     try:
+        source = (sources or {}).get(arm["id"])
+        if test and source is not None and not store.test_done():
+            cv.run(arm["config"], data, store, stream, folds_up_to=folds_up_to, test=False)
+            epochs = cv.final_epochs(store.read_table("folds.csv"))
+            if reuse.copy_test(source, store, arm["config"], data_sha256, epochs) \
+                    and stream is not None:
+                print(f"arm {arm['id']}: its final model ({epochs} epoch"
+                      f"{'s' if epochs != 1 else ''}) and test taken from "
+                      f"{source.parent.parent.name} (the same configuration but for its "
+                      "repeats)", file=stream, flush=True)
         row = cv.run(arm["config"], data, store, stream, folds_up_to=folds_up_to, test=test)
         if test:
             line = results.collapse_warning(f"arm {arm['id']}", row, arm["factor"])
@@ -152,7 +184,7 @@ def train_arm(arm: dict, data: Dataset, store: results.RunStore, stream, *,
 
 
 def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream,
-               rounds: int, rope: float, run_dir: Path) -> None:
+               rounds: int, rope: float, run_dir: Path, train=train_arm) -> None:
     """The adaptive loop: replay the stopping rule on the stored folds, test the arms it
     stopped, train the next round of the open ones (and the baseline), until none is open.
     A stopped arm's final model trains on the folds its verdict read and no more: its
@@ -171,8 +203,8 @@ def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream
                     print(f"arm {arm_id}: {verdicts.text(result)} after {result['rounds']} "
                           f"round(s) of {k} folds; its final model and test", file=stream,
                           flush=True)
-                train_arm(by_id[arm_id], data, stores[arm_id], stream,
-                          folds_up_to=int(result["rounds"]) * k)
+                train(by_id[arm_id], data, stores[arm_id], stream,
+                      folds_up_to=int(result["rounds"]) * k)
         if state.done:
             break
         open_arms = [a for a in state.need if a != "baseline"]
@@ -180,12 +212,12 @@ def run_rounds(arms: list[dict], data: Dataset, root: Path, stores: dict, stream
             print(f"round {state.round}/{rounds}: {len(open_arms)} arm(s) still open "
                   f"({', '.join(open_arms)}), and the baseline", file=stream, flush=True)
         for arm_id, n in state.need.items():
-            train_arm(by_id[arm_id], data, stores[arm_id], stream, folds_up_to=n, test=False)
+            train(by_id[arm_id], data, stores[arm_id], stream, folds_up_to=n, test=False)
         results.write_csv(run_dir / "ablations.csv",
                           summarise(arms, root, rope=rope, rounds=rounds))
     if not stores["baseline"].test_done():  # on the folds the last round gave it
-        train_arm(by_id["baseline"], data, stores["baseline"], stream,
-                  folds_up_to=max(len(fold_scores(stores["baseline"])), k))
+        train(by_id["baseline"], data, stores["baseline"], stream,
+              folds_up_to=max(len(fold_scores(stores["baseline"])), k))
 
 
 def fold_scores(store: results.RunStore) -> pd.Series:

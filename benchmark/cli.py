@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--factors", help="comma-separated hyperparameters (default: all)")
     add_budget_options(ablate, epochs="epochs per fold (default: the baseline's)")
     ablate.add_argument("--run-id", help="default: derived from the baseline, so a rerun resumes")
+    ablate.add_argument("--reuse", metavar="RUN_ID",
+                        help="an earlier ablation under results/ whose arms ran the same "
+                        "configuration with fewer or more --repeats: their folds and, at equal "
+                        "final epochs, their tests are copied instead of trained again")
     add_verdict_options(ablate)
     add_data_options(ablate)
 

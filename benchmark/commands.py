@@ -390,8 +390,10 @@ def ablate(args) -> int:
     backend = start(args)
     config = resolve_config(args, args.arch, "baseline", [])
     check_factors(config, factors)
+    reuse_from = reused_ablation(args)
     data, config = load_data(args, config)
-    run_id, table = run_ablation(args, config, data, backend, factors, args.run_id)
+    run_id, table = run_ablation(args, config, data, backend, factors, args.run_id,
+                                 reuse_from=reuse_from)
     from benchmark import verdicts
 
     def number(value, spec):
@@ -414,6 +416,17 @@ def ablate(args) -> int:
     return 0
 
 
+def reused_ablation(args) -> Path | None:
+    """The folder of the ablation `--reuse` names, or None; a usage error when there is none."""
+    if not getattr(args, "reuse", None):
+        return None
+    folder = results_root(args) / args.reuse
+    if not (folder / "arms").is_dir():
+        raise UsageError(f"--reuse {args.reuse}: no ablation of that name under "
+                         f"{results_root(args)}")
+    return folder
+
+
 def check_factors(config, factors: list[str] | None) -> None:
     """Refuse a factor outside the architecture's space before any data is loaded."""
     from benchmark import ablation
@@ -425,9 +438,11 @@ def check_factors(config, factors: list[str] | None) -> None:
 
 
 def run_ablation(args, config, data, backend: str, factors: list[str] | None,
-                 run_id: str | None, finished: dict | None = None):
+                 run_id: str | None, finished: dict | None = None, *,
+                 reuse_from: Path | None = None):
     """The one-factor-at-a-time ablation in its run folder (resuming); (run id, ablations.csv).
-    `finished`: arm id -> a finished run folder to copy instead of training (ablation.run_arms)."""
+    `finished`: arm id -> a finished run folder to copy instead of training; `reuse_from`: an
+    earlier ablation whose arms' folds and tests are copied where they match (ablation.run_arms)."""
     from benchmark import ablation, provenance, results, verdicts
 
     arms = ablation.plan(config, factors)
@@ -450,7 +465,7 @@ def run_ablation(args, config, data, backend: str, factors: list[str] | None,
         f"{describe_data(data.fingerprint)}, {len(arms)} arms x {budget} x "
         f"{config.training.epochs} epochs -> {store.dir}")
     return run_id, ablation.run_arms(arms, data, store.dir, stamp, progress(args), finished,
-                                     rounds=rounds, rope=rope)
+                                     rounds=rounds, rope=rope, reuse_from=reuse_from)
 
 
 def study(args) -> int:

@@ -211,7 +211,7 @@ class RunStore:
         fold = int(record["fold"])
         if fold in self.done_folds():
             raise RuntimeError(f"fold {fold} of run {self.run_id} is already stored")
-        self._replace_epochs(fold, epochs)
+        self.replace_epochs(fold, epochs)
         folds = self.read_table("folds.csv")
         row = pd.DataFrame([{c: record.get(c) for c in FOLD_COLUMNS}])
         folds = row if folds.empty else pd.concat([folds, row], ignore_index=True)
@@ -222,7 +222,8 @@ class RunStore:
         trains (rows of an interrupted attempt from this epoch on are replaced)."""
         self._write_epochs(fold, [row], from_epoch=row["epoch"])
 
-    def _replace_epochs(self, fold: int, epochs: list[dict]) -> None:
+    def replace_epochs(self, fold: int, epochs: list[dict]) -> None:
+        """Store a fold's epochs (0: the final model's), replacing any it had."""
         self._write_epochs(fold, epochs, from_epoch=1)
 
     def _write_epochs(self, fold: int, rows: list[dict], from_epoch: int) -> None:
@@ -278,7 +279,7 @@ class RunStore:
                    images: np.ndarray, image_index: np.ndarray) -> None:
         """Store the final model's evaluation; test.json is written last (the commit).
         `images` are the test images numbered `image_index`, some of the misclassified ones."""
-        self._replace_epochs(0, epochs)
+        self.replace_epochs(0, epochs)
         write_csv(self.path("per_class.csv"), per_class)
         confusion_text = confusion.to_csv(index=True, index_label="true")
         atomic_write(self.path("confusion.csv"), confusion_text)
@@ -354,19 +355,22 @@ def fold_series(folds: pd.DataFrame) -> pd.Series:
 def recorded_seconds(run_dir: Path) -> float:
     """The training seconds a run (and an ablation's arms) recorded: every finished fold in
     folds.csv and the final fit in test.json. Work lost to a kill mid-fold is not in them, and
-    an arm copied from another run (`copied_from`: a study's baseline) was not trained here."""
+    an arm copied from another run (`copied_from`: a study's baseline) was not trained here,
+    nor were the folds and test an arm took from an earlier run (`reused`: benchmark/reuse.py)."""
     total = 0.0
     for folder in [Path(run_dir), *sorted(Path(run_dir).glob("arms/*"))]:
-        config = folder / "config.json"
-        if (folder != Path(run_dir) and config.exists()
-                and json.loads(config.read_text()).get("copied_from")):
+        path = folder / "config.json"
+        config = json.loads(path.read_text()) if path.exists() else {}
+        if folder != Path(run_dir) and config.get("copied_from"):
             continue
+        reused = config.get("reused") or {}
         folds = folder / "folds.csv"
         table = pd.read_csv(folds) if folds.exists() and folds.stat().st_size else pd.DataFrame()
         if "seconds" in table:
-            total += float(table["seconds"].sum())
+            trained = ~table["fold"].isin(reused.get("folds") or [])
+            total += float(table.loc[trained, "seconds"].sum())
         test = folder / "test.json"
-        if test.exists():
+        if test.exists() and not reused.get("test"):
             total += float(json.loads(test.read_text()).get("seconds") or 0.0)
     return total
 

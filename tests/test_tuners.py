@@ -399,6 +399,7 @@ def test_spaces_json(capsys):
     (["tune", "--arch", "mlp", "--folds", "0"], "--folds"),
     (["ablate", "--arch", "cnn", "--factors", "colour"], "not a factor"),
     (["ablate", "--arch", "mlp", "--folds", "1"], "--folds"),
+    (["ablate", "--arch", "mlp", "--reuse", "nothing-here"], "--reuse"),
     (["spaces", "--arch", "vit"], "unknown architecture"),
     (["cv", "--from-trial", "nothing-here"], "--from-trial"),
 ])
