@@ -257,6 +257,34 @@ def arm_collapsed(ablate_dir: Path, arm: str) -> str:
         return ""
 
 
+def reused_text(ablate_dir: Path) -> str:
+    """One sentence on what an ablation's arms took from earlier runs (`ablate --reuse`: their
+    config.json's `reused`) instead of training it, e.g. "Folds 1-3 of 5 arms and the tests of
+    6 were taken from `ablate-x` (`--reuse`: ...)"; "" when nothing was."""
+    sources, folds, tests = set(), {}, 0
+    for path in sorted(folder(ablate_dir, "arms").glob("*/config.json")):
+        reused = read_json(path).get("reused") or {}
+        if not reused:
+            continue
+        sources.add(str(reused.get("from", "")).split("/")[0])
+        if reused.get("folds"):
+            span = reused["folds"]
+            key = (f"{span[0]}-{span[-1]}" if span == list(range(span[0], span[-1] + 1))
+                   and len(span) > 1 else ", ".join(map(str, span)))
+            folds[key] = folds.get(key, 0) + 1
+        tests += bool(reused.get("test"))
+    if not sources:
+        return ""
+    parts = [f"folds {key} of {n} arm{'s' if n != 1 else ''}" for key, n in folds.items()]
+    if tests:
+        parts.append(f"the final models and tests of {tests}")
+    what = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    names = ", ".join(f"`{name}`" for name in sorted(sources))
+    return (f"{what[0].upper()}{what[1:]} were taken from {names} (`--reuse`: the same "
+            "configuration with other repeats, so the same folds and final models), not "
+            "trained again.")
+
+
 # ------------------------------------------------------------------------- one run's tables
 
 

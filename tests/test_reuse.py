@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from benchmark import overrides, results, reuse
+from benchmark import overrides, readers, results, reuse
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.any_backend  # bookkeeping on top of training the other tests cover
@@ -49,6 +49,10 @@ def test_an_adaptive_ablation_reuses_an_earlier_ones_folds_and_tests(capsys, tmp
     trained = sum(pd.read_csv(second / arm / "folds.csv").query("fold > 2")["seconds"].sum()
                   for arm in table["arm"])
     assert results.recorded_seconds(tmp_path / "r" / "second") == pytest.approx(trained)
+    # What the report and the app's ablation page say of it.
+    assert readers.reused_text(tmp_path / "r" / "second").startswith(
+        "Folds 1-2 of 3 arms and the final models and tests of 3 were taken from `first`")
+    assert readers.reused_text(tmp_path / "r" / "first") == ""
     # Again: everything is stored; nothing trains or is copied twice.
     code, _, err = run_cli(capsys, *common, "--repeats", "2", "--until-decided",
                            "--reuse", "first", "--run-id", "second")

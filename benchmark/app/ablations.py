@@ -70,6 +70,9 @@ def page(catalog: readers.Catalog) -> None:
     data_caption(study)
     rope, rounds = ablation.get("rope") or verdicts.ROPE, ablation.get("adaptive_rounds")
     st.caption(caption(rope, rounds))
+    reused = readers.reused_text(path)
+    if reused:
+        st.caption(reused)
     folds = views.ablation_folds(table)
     for factor in dict.fromkeys(table["factor"]):
         rows = numeric_order(table[table["factor"] == factor], "value")

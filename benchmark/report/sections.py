@@ -119,7 +119,9 @@ def ablation_section(root: Path, arch: str, ablation: dict) -> str:
             "one factor of the baseline; every arm is trained on the same folds as the "
             "baseline, so `delta` is paired fold by fold ("
             f"{table['test'].iloc[0] if 'test' in table else config.get('test')}). "
-            f"ROPE: ±{rope:.3f}. {verdicts.verdicts_explained(rope, rounds)}\n\n"
+            f"ROPE: ±{rope:.3f}. {verdicts.verdicts_explained(rope, rounds)}"
+            + (f" {reused}" if (reused := readers.reused_text(ablation["path"])) else "")
+            + "\n\n"
             + markdown.table(shown) + markdown.image(figure, f"{arch} ablation"))
 
 
