@@ -20,7 +20,7 @@ in REPEATS) whose smallest detectable difference (benchmark/verdicts.py) is at m
   claim's recorded `level` (what its family's adjustment lets through, as it stands), else
   ALPHA / m, m the arms of the ablation that would run it (Bonferroni, conservative). The
   1/(K - 1) term does not shrink with R: where even K = 10, R = 10 misses the target the plan is
-  "not reachable with K <= 10, R <= 10".
+  "not reachable with K <= 10, R <= 10", and its hours are what K = 10, R = 10 would cost.
 - cost: both sides of the comparison (arm and baseline, two arms, or two architectures)
   cross-validated afresh, K x R folds each training on (K - 1)/K of the training images for the
   epochs of the runs s_d came from; the final fits not counted. Hours at the images per second
@@ -62,7 +62,9 @@ ASSUMPTIONS = (
     "resampled t-test), is at most the target: the study's difference where it states one at "
     "least the rope, else the rope. s_d, the spread of the per-fold differences, is assumed not "
     "to change with K or R. The cost is both sides of the comparison trained afresh on K x R "
-    "folds of (K - 1)/K of the training images each, the final fits not counted.").format(
+    "folds of (K - 1)/K of the training images each, the final fits not counted; where no "
+    "budget is enough (not reachable), the hours are those of the largest, which still "
+    "misses.").format(
         k=f"{FOLDS[0]}..{FOLDS[-1]}", r=f"{REPEATS[0]}..{REPEATS[-1]}")
 COLUMNS = ["claim", "verdict", "budget_now", "s_d", "s_d_from", "level", "level_from", "target",
            "target_why", "folds", "repeats", "plan", "smallest_detectable", "cpu_hours",
@@ -400,17 +402,22 @@ def plan_row(stored: Stored, claim: dict, rope: float | None = None) -> dict:
     if s_d is None:
         return row
     chosen = cheapest(s_d, goal, level)
-    if chosen is None:
+    if chosen is None:  # the hours are then the largest budget's, which still misses
         best = min(choices(s_d, level), key=lambda c: c.detectable)
-        return {**row, "plan": f"{UNREACHABLE} ({best.text} detects |Δ| ≥ {best.detectable:.4f})",
+        return {**row, **costs(sides, best),
+                "plan": f"{UNREACHABLE} ({best.text} detects |Δ| ≥ {best.detectable:.4f})",
                 "smallest_detectable": best.detectable}
     done = (result.get("folds") or 0) * (k0 - 1) / k0 if k0 else 0.0
-    cpu = [s.hours(chosen) for s in sides]
-    gpu = [s.hours(chosen, on_gpu=True) for s in sides]
-    return {**row, "folds": chosen.folds, "repeats": chosen.repeats,
+    return {**row, **costs(sides, chosen), "folds": chosen.folds, "repeats": chosen.repeats,
             "plan": chosen.text + (WITHIN if chosen.trainings <= done else ""),
-            "smallest_detectable": chosen.detectable,
-            "cpu_hours": sum(cpu) if None not in cpu else None,
+            "smallest_detectable": chosen.detectable}
+
+
+def costs(sides: list[Setup], choice: Choice) -> dict:
+    """The CPU and GPU hours of training both sides at `choice` (None where one has no speed)."""
+    cpu = [s.hours(choice) for s in sides]
+    gpu = [s.hours(choice, on_gpu=True) for s in sides]
+    return {"cpu_hours": sum(cpu) if None not in cpu else None,
             "gpu_hours": sum(gpu) if None not in gpu else None}
 
 
@@ -515,7 +522,7 @@ def console(table: pd.DataFrame) -> str:
              "of its architecture's main ablation; all = over every main ablation's arms.",
              "unreachable: " + UNREACHABLE + " (the 1/(K-1) term of the corrected variance does "
              f"not shrink with more repeats); `detects` is then what {FOLDS[-1]} x {REPEATS[-1]} "
-             "would.",
+             "would, and the hours what it would cost.",
              "≤ now: no more training than the budget already run.", ASSUMPTIONS,
              *notes(table)]
     sources = sorted({t for t in table["s_d_from"] if not t.startswith("its own")})

@@ -141,6 +141,13 @@ def test_plan_on_a_tiny_results_folder(tmp_path, capsys, gpu):
         assert "NVIDIA H100" in leaky["gpu_from"]
     else:
         assert pd.isna(leaky["gpu_hours"]) and leaky["gpu_from"] == planner.NO_GPU
+    # Unreachable at its spread: the hours are what 10 folds x 10 repeats would cost, both sides.
+    floor = planner.plan_row(planner.Stored(selection.annotate(readers.scan(tmp_path))), {
+        "claim": "CNN: something", "study": "qualitative", "verdict": "undecided (...)",
+        "_section": "ablation", "_arch": "cnn", "_folds_per_repeat": 3, "_study_delta": None,
+        "_result": {"se": 0.02 * math.sqrt(1 / 3 + 1 / 2), "folds": 3, "level": 0.05}})
+    assert floor["plan"].startswith(planner.UNREACHABLE + " (10 folds x 10 repeats")
+    assert floor["cpu_hours"] == pytest.approx(2 * 100 * (9 / 10) * 3000 * 2 / 100 / 3600)
     # The channels claim: the study's 0.0178 is above the rope, and the run already detects it.
     channels = rows.loc["CNN: Three conv layers [32,64,128] beat two [32,64]"]
     assert channels["target"] == pytest.approx(0.0178)
