@@ -173,7 +173,10 @@ def train_arm(arm: dict, data: Dataset, store: results.RunStore, stream, *,
                       f"{'s' if epochs != 1 else ''}) and test taken from "
                       f"{source.parent.parent.name} (the same configuration but for its "
                       "repeats)", file=stream, flush=True)
-        row = cv.run(arm["config"], data, store, stream, folds_up_to=folds_up_to, test=test)
+        # Quiet when its test was just copied: nothing is left to train or say.
+        quiet = source is not None and test and store.test_done()
+        row = cv.run(arm["config"], data, store, None if quiet else stream,
+                     folds_up_to=folds_up_to, test=test)
         if test:
             line = results.collapse_warning(f"arm {arm['id']}", row, arm["factor"])
             if line:

@@ -38,6 +38,8 @@ def test_an_adaptive_ablation_reuses_an_earlier_ones_folds_and_tests(capsys, tmp
     first, second = tmp_path / "r" / "first" / "arms", tmp_path / "r" / "second" / "arms"
     table = pd.read_csv(tmp_path / "r" / "second" / "ablations.csv")
     assert (table["status"] == "complete").all()
+    for row in table[~table["baseline"]].itertuples():  # said once a round, not again for the test
+        assert err.count(f"resuming {row.arm}:") == row.rounds, err
     for arm in table["arm"]:
         theirs, ours = (pd.read_csv(d / arm / "folds.csv") for d in (first, second))
         assert ours[ours["fold"] <= 2].equals(theirs)
