@@ -25,7 +25,6 @@ ablation resumes fold by fold. results/<run-id>/ablations.csv has one row per ar
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -161,22 +160,21 @@ def train_arm(arm: dict, data: Dataset, store: results.RunStore, stream, *,
               sources: dict[str, Path] | None = None, data_sha256: str = "") -> None:
     """Cross-validate (and test) one arm; a diverged arm is recorded in its failure.json and
     the ablation goes on. With a source for the arm (`sources`, run_arms's `reuse_from`), its
-    test is copied from there, once its folds are done, where the final model is the same."""
+    test is copied from there instead of trained, where the final model is the same."""
+    source = (sources or {}).get(arm["id"])
+
+    def take_test(epochs: int) -> bool:
+        taken = reuse.copy_test(source, store, arm["config"], data_sha256, epochs)
+        if taken and stream is not None:
+            print(f"arm {arm['id']}: its final model ({epochs} epoch"
+                  f"{'s' if epochs != 1 else ''}) and test taken from "
+                  f"{source.parent.parent.name} (the same configuration but for its "
+                  "repeats)", file=stream, flush=True)
+        return taken
+
     try:
-        source = (sources or {}).get(arm["id"])
-        if test and source is not None and not store.test_done():
-            cv.run(arm["config"], data, store, stream, folds_up_to=folds_up_to, test=False)
-            epochs = cv.final_epochs(store.read_table("folds.csv"))
-            if reuse.copy_test(source, store, arm["config"], data_sha256, epochs) \
-                    and stream is not None:
-                print(f"arm {arm['id']}: its final model ({epochs} epoch"
-                      f"{'s' if epochs != 1 else ''}) and test taken from "
-                      f"{source.parent.parent.name} (the same configuration but for its "
-                      "repeats)", file=stream, flush=True)
-        # Quiet when its test was just copied: nothing is left to train or say.
-        quiet = source is not None and test and store.test_done()
-        row = cv.run(arm["config"], data, store, None if quiet else stream,
-                     folds_up_to=folds_up_to, test=test)
+        row = cv.run(arm["config"], data, store, stream, folds_up_to=folds_up_to, test=test,
+                     take_test=take_test if source is not None else None)
         if test:
             line = results.collapse_warning(f"arm {arm['id']}", row, arm["factor"])
             if line:
@@ -235,13 +233,8 @@ def copy_finished(source: Path, store: results.RunStore, arm: dict, digest: str,
     digest (RunConfig.digest: everything that changes the numbers, the data included). False,
     copying nothing, otherwise. config.json goes last, so a copy cut short is made again; it
     keeps the source's provenance and says where it came from."""
-    if not (source / "test.json").exists() or not (source / "config.json").exists():
-        return False
-    stored = json.loads((source / "config.json").read_text())
-    had = stored.get("run") or {}
-    renamed = dataclasses.replace(arm["config"], preset=had.get("preset", ""),
-                                  overrides=had.get("overrides") or {})
-    if renamed.digest(data.fingerprint["sha256"]) != stored.get("digest"):
+    stored = reuse.same_run(arm["config"], data.fingerprint["sha256"], source)
+    if stored is None or not (source / "test.json").exists():
         return False
     store.dir.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.iterdir()):

@@ -193,7 +193,8 @@ def images_to_keep(misclassified: pd.DataFrame) -> np.ndarray:
 
 
 def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
-        save_model: bool = False, folds_up_to: int | None = None, test: bool = True) -> dict:
+        save_model: bool = False, folds_up_to: int | None = None, test: bool = True,
+        take_test: Callable[[int], bool] | None = None) -> dict:
     """Cross-validate and test, resuming at the first unfinished fold; return runs.csv's row.
 
     The run's folder is locked while this runs (a second process on it gets RunBusy). When the
@@ -201,7 +202,9 @@ def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
     and TrainingDiverged is raised again for the caller to report. With `save_model`, the final
     model is kept as the run's model.keras (RunStore.save_model). An adaptive ablation runs an
     arm's folds a round at a time (`folds_up_to`, `test=False`), then its final model and test
-    once the arm has stopped: the final epochs come from the folds it ran.
+    once the arm has stopped: the final epochs come from the folds it ran. `take_test`, called
+    with those epochs before the final model trains, may store the test itself (a copy of the
+    same final model's, `ablate --reuse`) and return True: then nothing trains.
     """
     with store.writing():
         store.clear_failure()
@@ -214,8 +217,9 @@ def run(config: RunConfig, data: Dataset, store: RunStore, stream=STDERR, *,
                            skip=done, on_fold=store.add_fold, on_epoch=store.add_epoch,
                            stream=stream, folds_up_to=folds_up_to,
                            final_model_units=1.0 if test and not store.test_done() else 0.0)
-            if test and not store.test_done():
-                epochs = final_epochs(store.read_table("folds.csv"))
+            epochs = (final_epochs(store.read_table("folds.csv"))
+                      if test and not store.test_done() else None)
+            if epochs is not None and not (take_test and take_test(epochs)):
                 if stream is not None:
                     print(f"final model: {epochs} epochs on all {len(data.y_train):,} training "
                           "images", file=stream, flush=True)

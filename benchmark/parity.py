@@ -78,9 +78,9 @@ def budget(run) -> str:
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration, in the order of `pairs`: equivalent across all its backends (every pair equivalent), or which
-    pairs are not, and each backend's minutes (training recorded by the run, folds and final
-    model) as a multiple of the fastest."""
+    """Per configuration, in the order of `pairs`: equivalent across all its backends (every
+    pair equivalent), or which pairs are not, and each backend's minutes (training recorded by
+    the run, folds and final model) as a multiple of the fastest."""
     rows = []
     for digest, group in table.groupby("digest", sort=False):
         minutes = {}

@@ -267,10 +267,10 @@ def reused_text(ablate_dir: Path) -> str:
         if not reused:
             continue
         sources.add(str(reused.get("from", "")).split("/")[0])
-        if reused.get("folds"):
-            span = reused["folds"]
-            key = (f"{span[0]}-{span[-1]}" if span == list(range(span[0], span[-1] + 1))
-                   and len(span) > 1 else ", ".join(map(str, span)))
+        span = reused.get("folds") or []
+        if span:
+            run = len(span) > 1 and span == list(range(span[0], span[-1] + 1))
+            key = f"{span[0]}-{span[-1]}" if run else ", ".join(map(str, span))
             folds[key] = folds.get(key, 0) + 1
         tests += bool(reused.get("test"))
     if not sources:

@@ -28,18 +28,21 @@ from benchmark.config import RunConfig
 TEST_FILES = ("per_class.csv", "confusion.csv", "misclassified.csv", "misclassified.npz")
 
 
-def same_but_repeats(config: RunConfig, data_sha256: str, source: Path) -> dict | None:
-    """The source run's config.json when its run is `config` in all but its repeats, preset
-    label and overrides (RunConfig.digest: everything that changes the numbers, the data
-    included); None otherwise, or when the source has no config."""
+def same_run(config: RunConfig, data_sha256: str, source: Path, *,
+             any_repeats: bool = False) -> dict | None:
+    """The source run's config.json when its run is `config` in all but its preset label and
+    overrides (which name it) and, with `any_repeats`, its repeats (RunConfig.digest:
+    everything that changes the numbers, the data included); None otherwise, or when the source
+    has no config."""
     path = Path(source) / "config.json"
     if not path.exists():
         return None
     stored = json.loads(path.read_text())
     had = stored.get("run") or {}
     renamed = dataclasses.replace(config, preset=had.get("preset", ""),
-                                  overrides=had.get("overrides") or {},
-                                  repeats=int(had.get("repeats", 1)))
+                                  overrides=had.get("overrides") or {})
+    if any_repeats:
+        renamed = dataclasses.replace(renamed, repeats=int(had.get("repeats", 1)))
     return stored if renamed.digest(data_sha256) == stored.get("digest") else None
 
 
@@ -48,7 +51,7 @@ def copy_folds(source: Path, store: results.RunStore, config: RunConfig,
     """Copy into the run `store` the source's finished folds it has not got (their folds.csv
     rows and epochs); return their numbers ([] when the source is not the same run but for its
     repeats, or has nothing new). The store must exist (its config.json written)."""
-    if same_but_repeats(config, data_sha256, source) is None:
+    if same_run(config, data_sha256, source, any_repeats=True) is None:
         return []
     theirs = results.RunStore(Path(source).parent, Path(source).name)
     folds = theirs.read_table("folds.csv")
@@ -72,7 +75,7 @@ def copy_test(source: Path, store: results.RunStore, config: RunConfig, data_sha
     run but for its repeats and its final model trained for `epochs` epochs too (the only way
     the final model depends on the folds); False, copying nothing, otherwise. test.json goes
     last, as RunStore.write_test writes it."""
-    if same_but_repeats(config, data_sha256, source) is None:
+    if same_run(config, data_sha256, source, any_repeats=True) is None:
         return False
     test = Path(source) / "test.json"
     if not test.exists() or json.loads(test.read_text()).get("final_epochs") != epochs:

@@ -17,11 +17,14 @@ def test_only_the_repeats_may_differ(tmp_path):
     config = overrides.resolve("mlp", "baseline", folds=2, repeats=1, epochs=1)
     store = results.RunStore(tmp_path, "earlier")
     store.write_config({"run": config.to_dict(), "digest": config.digest("sha")})
-    assert reuse.same_but_repeats(dataclasses.replace(config, repeats=3), "sha", store.dir)
+    more = dataclasses.replace(config, repeats=3)
+    assert reuse.same_run(more, "sha", store.dir, any_repeats=True)
+    assert reuse.same_run(more, "sha", store.dir) is None  # what a study's copy asks
+    assert reuse.same_run(config, "sha", store.dir)
     other = overrides.apply(config, {"learning_rate": 0.01}, label="lr")
-    assert reuse.same_but_repeats(other, "sha", store.dir) is None
-    assert reuse.same_but_repeats(config, "other data", store.dir) is None
-    assert reuse.same_but_repeats(config, "sha", tmp_path / "missing") is None
+    assert reuse.same_run(other, "sha", store.dir, any_repeats=True) is None
+    assert reuse.same_run(config, "other data", store.dir, any_repeats=True) is None
+    assert reuse.same_run(config, "sha", tmp_path / "missing", any_repeats=True) is None
 
 
 @pytest.mark.slow
